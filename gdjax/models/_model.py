@@ -1,0 +1,82 @@
+"""The model protocol, parameter initialisers and parameter counting."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+Params = Any  # a pytree of arrays
+
+
+class Model(NamedTuple):
+    """A model as a pair of pure functions, plus its pre-activation output.
+
+    - ``init(key) -> params``: a fresh parameter pytree from a PRNG key.
+    - ``apply(params, x, *, key=None) -> output``: the prediction for inputs
+      ``x`` of shape ``(n, num_features)``. Models with dropout drop units only
+      when a ``key`` is given (training); without one they are deterministic.
+    - ``logits(params, x, *, key=None)``: the same network without its output
+      activation (the score ``w^T x + b`` of a linear model, the logits of a
+      classifier), for numerically stable losses such as
+      :func:`gdjax.losses.sigmoid_binary_cross_entropy`.
+
+    A model whose output layer has one unit returns shape ``(n,)`` (one number
+    per example, like its targets); otherwise ``(n, k)``.
+    """
+
+    init: Callable[[jax.Array], Params]
+    apply: Callable[..., jax.Array]
+    logits: Callable[..., jax.Array]
+
+
+def count_params(params: Params) -> int:
+    """Total number of scalar parameters in a pytree (Python int)."""
+    return int(sum(np.size(leaf) for leaf in jax.tree_util.tree_leaves(params)))
+
+
+def glorot_uniform(key: jax.Array, fan_in: int, fan_out: int, shape: tuple[int, ...], dtype) -> jax.Array:
+    """Glorot/Xavier uniform: ``U(-a, a)`` with ``a = sqrt(6 / (fan_in + fan_out))``.
+
+    Keeps the activation variance roughly constant through sigmoid/tanh layers
+    (Glorot & Bengio, 2010).
+    """
+    limit = float(np.sqrt(6.0 / (fan_in + fan_out)))
+    return jax.random.uniform(key, shape, dtype, -limit, limit)
+
+
+def he_normal(key: jax.Array, fan_in: int, shape: tuple[int, ...], dtype) -> jax.Array:
+    """He/Kaiming normal: ``N(0, 2 / fan_in)``, for ReLU layers (He et al., 2015)."""
+    return jax.random.normal(key, shape, dtype) * float(np.sqrt(2.0 / fan_in))  # a Python float keeps dtype
+
+
+def dense_init(key: jax.Array, fan_in: int, fan_out: int, activation: str, dtype) -> dict[str, jax.Array]:
+    """A dense layer ``{"w": (fan_in, fan_out), "b": (fan_out,)}``, biases zero.
+
+    He initialisation before a ReLU, Glorot otherwise.
+    """
+    shape = (fan_in, fan_out)
+    if activation == "relu":
+        w = he_normal(key, fan_in, shape, dtype)
+    else:
+        w = glorot_uniform(key, fan_in, fan_out, shape, dtype)
+    return {"w": w, "b": jnp.zeros((fan_out,), dtype)}
+
+
+def as_features(name: str, x: Any, num_features: int) -> jax.Array:
+    """Checks inputs against the model's feature count and returns a 2-D array.
+
+    Accepts ``(n, num_features)``, or ``(n,)`` for a one-feature model (the
+    course's ``y = w0 + w1 x`` tables). Runs at trace time, so a mismatch
+    raises before anything compiles.
+    """
+    x = jnp.asarray(x)
+    if x.ndim == 1 and num_features == 1:
+        return x[:, None]
+    if x.ndim != 2 or x.shape[1] != num_features:
+        expected = f"(n, {num_features})" + (" or (n,)" if num_features == 1 else "")
+        raise ValueError(f"{name} must have shape {expected} for this model; got shape {x.shape}.")
+    return x
