@@ -1,10 +1,80 @@
-"""The ``gdjax`` command."""
+"""The ``gdjax`` command: list, run and report the course's studies.
+
+    gdjax list                                  the studies and their questions
+    gdjax run STUDY [STUDY ...] [--quick] [--out DIR] [--seed N]
+    gdjax run all | headline                    every study, or the three headline ones
+    gdjax report [--out DIR]                    OUT/REPORT.md from the studies' sections
+    gdjax demo                                  gradient descent on the course's g(w)
+"""
 
 from __future__ import annotations
 
 import argparse
 import sys
+import time
 from collections.abc import Sequence
+from pathlib import Path
+
+from gdjax.studies import HEADLINE, get_study, run_study, study_names, write_report
+from gdjax.studies._registry import STUDIES
+
+DEFAULT_OUT = "out"
+
+
+def _list(args: argparse.Namespace) -> int:
+    width = max((len(n) for n in STUDIES), default=0)
+    for name, (_, question) in STUDIES.items():
+        mark = "*" if name in HEADLINE else " "
+        print(f"{mark} {name:<{width}}  {question}")
+    print("\n* headline studies (`gdjax run headline`)")
+    return 0
+
+
+def _expand(parser: argparse.ArgumentParser, names: Sequence[str]) -> list[str]:
+    chosen: list[str] = []
+    for name in names:
+        group = study_names() if name == "all" else list(HEADLINE) if name == "headline" else [name]
+        for study in group:
+            if study not in STUDIES:
+                parser.error(
+                    f"unknown study {study!r}; choose from: {', '.join(['all', 'headline', *STUDIES])}"
+                )
+            if study not in chosen:
+                chosen.append(study)
+    return chosen
+
+
+def _run(args: argparse.Namespace) -> int:
+    names = _expand(args.parser, args.studies)
+    out = Path(args.out)
+    failed = []
+    for name in names:
+        mode = "quick" if args.quick else "full"
+        print(f"[{name}] running ({mode}, seed {args.seed}) -> {out / name}", flush=True)
+        start = time.perf_counter()
+        record = run_study(get_study(name), out, quick=args.quick, seed=args.seed, progress=not args.no_progress)
+        seconds = time.perf_counter() - start
+        if record["status"] == "failed":
+            failed.append(name)
+            print(f"[{name}] FAILED after {seconds:.1f} s: {record['error']}", flush=True)
+            continue
+        print(f"[{name}] done in {seconds:.1f} s", flush=True)
+        for failure in record.get("failures", []):
+            print(f"[{name}]   diverged/failed: {failure}", flush=True)
+    if failed:
+        print(f"{len(failed)} of {len(names)} studies failed: {', '.join(failed)}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _report(args: argparse.Namespace) -> int:
+    try:
+        path, names = write_report(Path(args.out), study_names())
+    except FileNotFoundError as error:
+        print(f"gdjax report: {error}", file=sys.stderr)
+        return 1
+    print(f"wrote {path} ({len(names)} studies: {', '.join(names)})")
+    return 0
 
 
 def _demo(args: argparse.Namespace) -> int:
@@ -24,9 +94,29 @@ def _demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_run_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--quick", action="store_true", help="small sizes: at most a minute a study on 2 CPU cores")
+    parser.add_argument("--out", default=DEFAULT_OUT, help=f"output folder (default ./{DEFAULT_OUT})")
+    parser.add_argument("--seed", type=int, default=0, help="seed of every PRNG key (default 0)")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bars")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="gdjax", description="Gradient-descent studies in JAX.")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    listing = commands.add_parser("list", help="list the studies with the question each answers")
+    listing.set_defaults(handler=_list)
+
+    run = commands.add_parser("run", help="run studies: names, 'headline' or 'all'")
+    run.add_argument("studies", nargs="+", metavar="STUDY", help="a study name, 'headline' or 'all'")
+    _add_run_options(run)
+    run.set_defaults(handler=_run, parser=run)
+
+    report = commands.add_parser("report", help="assemble OUT/REPORT.md from the studies run")
+    report.add_argument("--out", default=DEFAULT_OUT, help=f"output folder (default ./{DEFAULT_OUT})")
+    report.set_defaults(handler=_report)
+
     demo = commands.add_parser("demo", help="gradient descent on the course's g(w), printing the iterates")
     demo.add_argument("--start", type=float, default=2.5, help="starting point w0 (default 2.5)")
     demo.add_argument("--learning-rate", type=float, default=1.0, help="step size (default 1.0)")
@@ -39,6 +129,15 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     return args.handler(args)
+
+
+def study_script(name: str, argv: Sequence[str] | None = None) -> int:
+    """Entry point of ``experiments/NAME.py``: the same code as ``gdjax run NAME``."""
+    parser = argparse.ArgumentParser(prog=f"experiments/{name}.py", description=STUDIES[name][1])
+    _add_run_options(parser)
+    args = parser.parse_args(argv)
+    args.studies, args.parser = [name], parser
+    return _run(args)
 
 
 if __name__ == "__main__":
