@@ -1,0 +1,163 @@
+"""``gdjax.optim``: gradient transformations, optimizers and schedules.
+
+Our own library of composable gradient transformations in the style of Optax
+(the protocol is Optax's, so the two mix both ways), with PyTorch's variants
+as options, and every numeric hyperparameter traceable so that sweeps are one
+``vmap`` in one compiled program::
+
+    import gdjax.optim as optim
+
+    opt = optim.adam(learning_rate=optim.cosine_decay_schedule(1e-3, 1000))
+    state = opt.init(params)
+    updates, state = opt.update(grads, state, params)
+    params = optim.apply_updates(params, updates)
+    optim.current_learning_rate(state)  # the rate the next update applies
+
+Protocol: :class:`GradientTransformation`, :func:`chain`, :func:`apply_updates`.
+Transforms: :func:`scale`, :func:`scale_by_learning_rate`, :func:`trace`,
+:func:`scale_by_adagrad`, :func:`scale_by_rms`, :func:`scale_by_adam`,
+:func:`add_decayed_weights`, :func:`clip`, :func:`clip_by_global_norm`.
+Wrappers: :func:`masked`, :func:`partition` (parameter groups),
+:func:`apply_if_finite`. Optimizers: :func:`sgd`, :func:`adagrad`,
+:func:`rmsprop`, :func:`adam`, :func:`adamw` (and :func:`nadam`,
+:func:`nadamw`). Schedules: see ``_schedules``.
+"""
+
+from gdjax.optim._alias import adagrad, adam, adamw, nadam, nadamw, rmsprop, sgd
+from gdjax.optim._base import (
+    EmptyState,
+    GradientTransformation,
+    OptState,
+    Params,
+    ScalarOrSchedule,
+    Schedule,
+    TransformInitFn,
+    TransformUpdateFn,
+    Updates,
+    apply_updates,
+    chain,
+    identity,
+    safe_increment,
+    set_to_zero,
+)
+from gdjax.optim._learning_rate import (
+    ScaleByLearningRateState,
+    current_learning_rate,
+    scale_by_learning_rate,
+)
+from gdjax.optim._partition import PartitionState, partition
+from gdjax.optim._schedules import (
+    constant_schedule,
+    cosine_decay_schedule,
+    exponential_decay,
+    inverse_time_decay,
+    join_schedules,
+    linear_scaling_rule,
+    linear_schedule,
+    linear_warmup,
+    natural_exp_decay,
+    per_epoch,
+    piecewise_constant_schedule,
+    polynomial_schedule,
+    step_decay_schedule,
+    warmup_constant_schedule,
+    warmup_cosine_decay_schedule,
+)
+from gdjax.optim._transforms import (
+    AddDecayedWeightsState,
+    ScaleByAdagradState,
+    ScaleByAdamState,
+    ScaleByRmsState,
+    ScaleByScheduleState,
+    TraceState,
+    add_decayed_weights,
+    clip,
+    clip_by_global_norm,
+    global_norm,
+    scale,
+    scale_by_adagrad,
+    scale_by_adam,
+    scale_by_rms,
+    scale_by_rss,
+    scale_by_schedule,
+    trace,
+)
+from gdjax.optim._wrappers import (
+    ApplyIfFiniteState,
+    MaskedNode,
+    MaskedState,
+    apply_if_finite,
+    masked,
+)
+
+__all__ = [
+    # protocol
+    "GradientTransformation",
+    "TransformInitFn",
+    "TransformUpdateFn",
+    "EmptyState",
+    "Params",
+    "Updates",
+    "OptState",
+    "Schedule",
+    "ScalarOrSchedule",
+    "apply_updates",
+    "chain",
+    "identity",
+    "set_to_zero",
+    "safe_increment",
+    # transforms
+    "scale",
+    "scale_by_learning_rate",
+    "scale_by_schedule",
+    "trace",
+    "scale_by_adagrad",
+    "scale_by_rss",
+    "scale_by_rms",
+    "scale_by_adam",
+    "add_decayed_weights",
+    "clip",
+    "clip_by_global_norm",
+    "global_norm",
+    "current_learning_rate",
+    # wrappers and parameter groups
+    "masked",
+    "partition",
+    "apply_if_finite",
+    "MaskedNode",
+    # states
+    "ScaleByLearningRateState",
+    "ScaleByScheduleState",
+    "TraceState",
+    "ScaleByAdagradState",
+    "ScaleByRmsState",
+    "ScaleByAdamState",
+    "AddDecayedWeightsState",
+    "MaskedState",
+    "PartitionState",
+    "ApplyIfFiniteState",
+    # optimizers
+    "sgd",
+    "adagrad",
+    "rmsprop",
+    "adam",
+    "adamw",
+    "nadam",
+    "nadamw",
+    # schedules
+    "constant_schedule",
+    "piecewise_constant_schedule",
+    "step_decay_schedule",
+    "exponential_decay",
+    "natural_exp_decay",
+    "inverse_time_decay",
+    "polynomial_schedule",
+    "linear_schedule",
+    "cosine_decay_schedule",
+    "warmup_constant_schedule",
+    "warmup_cosine_decay_schedule",
+    "linear_warmup",
+    "join_schedules",
+    "per_epoch",
+    "linear_scaling_rule",
+]

@@ -1,0 +1,100 @@
+"""Hyperparameters: validation when concrete, dtype handling when used.
+
+Every numeric hyperparameter may be a Python number, a concrete array, or a
+tracer (under ``jit``/``vmap``). Construction validates concrete values with
+``gdjax._checks`` (a ``ValueError`` naming the argument and the value) and
+passes tracers through: nothing here branches on a traced value. Shapes are
+static even for tracers, so "must be a scalar" is always checked.
+
+When used, a hyperparameter is cast to the dtype of the leaf it multiplies, so
+a float64 learning rate never upcasts float32 or bfloat16 parameters. Derived
+constants such as ``1 - b1`` or the bias corrections ``1 - b1**t`` are computed
+before that cast: exactly in Python for Python numbers (as Optax does), and in
+at least float32 for arrays, so that e.g. ``1 - 0.999`` does not round to zero
+in bfloat16.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from gdjax import _checks
+
+_KINDS = {
+    "finite": lambda name, v: _checks.check_range(name, v),
+    "positive": _checks.check_positive,
+    "nonnegative": _checks.check_nonnegative,
+    "unit": _checks.check_unit_interval,  # [0, 1)
+    "closed_unit": lambda name, v: _checks.check_range(name, v, low=0.0, high=1.0),
+}
+
+
+def check_scalar(name: str, value: Any, kind: str = "finite") -> Any:
+    """Validates a scalar hyperparameter; returns it unchanged (tracers included)."""
+    if callable(value):
+        raise ValueError(f"{name} must be a number or a scalar array, not a callable; got {value!r}.")
+    if isinstance(value, (bool, np.bool_)) or (
+        hasattr(value, "dtype") and jnp.issubdtype(value.dtype, jnp.bool_)
+    ):
+        raise ValueError(f"{name} must be a number; got {value!r}.")
+    try:
+        shape = np.shape(value)
+    except Exception as err:  # e.g. a string or an arbitrary object
+        raise ValueError(f"{name} must be a number; got {value!r}.") from err
+    if shape != ():
+        raise ValueError(f"{name} must be a scalar; got an array of shape {shape}.")
+    return _KINDS[kind](name, value)
+
+
+def check_scalar_or_schedule(name: str, value: Any, kind: str) -> Any:
+    """A scalar (validated as ``kind``) or a schedule (a callable, not checked)."""
+    if callable(value):
+        return value
+    return check_scalar(name, value, kind)
+
+
+def check_bool(name: str, value: Any) -> bool:
+    if not isinstance(value, (bool, np.bool_)):
+        raise ValueError(f"{name} must be True or False; got {value!r}.")
+    return bool(value)
+
+
+def check_dtype(name: str, value: Any) -> Any:
+    """``None`` or something ``jnp.dtype`` understands; returns the canonical dtype."""
+    if value is None:
+        return None
+    try:
+        return jax.dtypes.canonicalize_dtype(jnp.dtype(value))
+    except TypeError as err:
+        raise ValueError(f"{name} must be a dtype or None; got {value!r}.") from err
+
+
+def scalar(value: Any) -> Any:
+    """A hyperparameter ready for derived arithmetic (``1 - b1``, ``b1 ** t``).
+
+    Python numbers stay Python numbers (exact arithmetic, weakly typed in JAX,
+    as in Optax); arrays and tracers become arrays of at least float32.
+    """
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return value
+    value = jnp.asarray(value)
+    if not jnp.issubdtype(value.dtype, jnp.floating) or jnp.finfo(value.dtype).bits < 32:
+        value = value.astype(jnp.promote_types(value.dtype, jnp.float32))
+    return value
+
+
+def cast_like(value: Any, leaf: jax.Array) -> jax.Array:
+    """``value`` in the dtype of ``leaf``: hyperparameters never upcast leaves."""
+    return jnp.asarray(value, dtype=leaf.dtype)
+
+
+def float_dtype(value: Any) -> jnp.dtype:
+    """The floating dtype a hyperparameter is stored in: its own, or the default float."""
+    dtype = jnp.asarray(value).dtype
+    if jnp.issubdtype(dtype, jnp.floating):
+        return dtype
+    return jnp.asarray(0.0).dtype

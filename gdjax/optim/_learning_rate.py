@@ -1,0 +1,119 @@
+"""Scaling by the learning rate, and reading the rate in force from a state.
+
+:func:`scale_by_learning_rate` keeps the learning rate *in its state*: the
+state is ``ScaleByLearningRateState(count, learning_rate)`` where ``count`` is
+the number of updates applied so far and ``learning_rate`` is the rate the
+*next* update applies, i.e. ``schedule(count)`` for a schedule or the constant.
+So the rate in force can be read from any optimizer state, without the
+optimizer or its schedule, by :func:`current_learning_rate`; under ``vmap``
+over learning rates it is read per member. The training engine records it per
+epoch: read it from the state at the start of an epoch to get the rate that
+epoch's first step uses.
+
+Because the update reads the rate from the state, a constant rate can also be
+changed by replacing it in the state (``state._replace(learning_rate=...)``)
+without rebuilding or recompiling anything; with a schedule, each update
+overwrites it with ``schedule(count + 1)``.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+
+from gdjax.optim import _hyper
+from gdjax.optim._base import (
+    GradientTransformation,
+    OptState,
+    ScalarOrSchedule,
+    identity,
+    safe_increment,
+    zero_count,
+)
+
+
+class ScaleByLearningRateState(NamedTuple):
+    """State of :func:`scale_by_learning_rate`.
+
+    Attributes:
+      count: int32 number of updates applied so far (saturating).
+      learning_rate: the (positive) learning rate the next update applies.
+    """
+
+    count: jax.Array
+    learning_rate: jax.Array
+
+
+def scale_by_learning_rate(
+    learning_rate: ScalarOrSchedule | None, *, flip_sign: bool = True
+) -> GradientTransformation:
+    r"""Scales updates by the learning rate: :math:`u = -\eta_t\, g` (or :math:`+\eta_t g`).
+
+    Args:
+      learning_rate: a number or scalar array :math:`\eta` (finite, > 0 when
+        concrete; may be traced), or a schedule ``count -> eta_t`` evaluated at
+        the number of updates already applied (0 on the first update). ``None``
+        means no scaling (the identity), as in Optax.
+      flip_sign: multiply by :math:`-\eta_t` (gradient *descent*, the default)
+        rather than :math:`+\eta_t`.
+
+    The state carries the rate of the next update; see the module docstring and
+    :func:`current_learning_rate`.
+    """
+    flip_sign = _hyper.check_bool("flip_sign", flip_sign)
+    if learning_rate is None:
+        return identity()
+    _hyper.check_scalar_or_schedule("learning_rate", learning_rate, "positive")
+    schedule = learning_rate if callable(learning_rate) else None
+
+    def rate_at(count):
+        return schedule(count) if schedule is not None else learning_rate
+
+    def init_fn(params):
+        del params
+        count = zero_count()
+        rate = rate_at(count)
+        return ScaleByLearningRateState(count, jnp.asarray(rate, _hyper.float_dtype(rate)))
+
+    def update_fn(updates, state, params=None):
+        del params
+        rate = state.learning_rate
+        step = -rate if flip_sign else rate
+        updates = jax.tree.map(lambda g: _hyper.cast_like(step, g) * g, updates)
+        count = safe_increment(state.count)
+        if schedule is not None:
+            rate = jnp.asarray(schedule(count), rate.dtype)
+        return updates, ScaleByLearningRateState(count, rate)
+
+    return GradientTransformation(init_fn, update_fn)
+
+
+def _rate_states(state: OptState) -> list[ScaleByLearningRateState]:
+    is_rate = lambda x: isinstance(x, ScaleByLearningRateState)  # noqa: E731
+    return [s for s in jax.tree.leaves(state, is_leaf=is_rate) if is_rate(s)]
+
+
+def current_learning_rate(state: OptState) -> jax.Array:
+    """The learning rate the next update will apply, read from an optimizer state.
+
+    Works on the state of any optimizer built with :func:`scale_by_learning_rate`
+    (all the aliases: ``sgd``, ``adam``, ...), however deeply nested (chains,
+    masks, ``apply_if_finite``, ``optax.chain``). Under ``vmap`` it returns the
+    batch of rates. For a schedule it equals ``schedule(k)`` after ``k`` updates.
+
+    Raises:
+      ValueError: if the state holds no learning rate, or several (e.g. a
+        :func:`partition` with one optimizer per group: read each group's
+        state, ``current_learning_rate(state.inner_states[label])``).
+    """
+    found = _rate_states(state)
+    if len(found) != 1:
+        what = "no learning rate" if not found else f"{len(found)} learning rates"
+        raise ValueError(
+            f"state must hold exactly one learning rate (from scale_by_learning_rate); it holds {what}. "
+            "For a partition, read each group's state: state.inner_states[label]."
+        )
+    return found[0].learning_rate
+

@@ -1,0 +1,419 @@
+r"""Schedules: jittable functions ``count -> value``.
+
+A schedule maps the number of updates already applied, :math:`t = 0, 1, \dots`
+(an int32 array inside an optimizer), to a value, typically the learning rate.
+Every constant may be a Python number, an array or a tracer (so a sweep can
+``vmap`` over the initial rate or the decay); concrete constants are validated
+when the schedule is built. Counts may also be floats (fractional epochs, see
+:func:`per_epoch`).
+
+The names and signatures of the schedules Optax also has are Optax's, and they
+return the same values.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import jax
+import jax.numpy as jnp
+
+from gdjax import _checks
+from gdjax.optim._base import ScalarOrSchedule, Schedule
+from gdjax.optim._hyper import check_bool, check_scalar
+
+
+def _value(name, value):
+    return check_scalar(name, value, "nonnegative")
+
+
+def _steps(name, value):
+    return check_scalar(name, value, "positive")
+
+
+def constant_schedule(value: jax.typing.ArrayLike) -> Schedule:
+    """:math:`v(t) = v`."""
+    _value("value", value)
+    return lambda count: value
+
+
+def piecewise_constant_schedule(
+    init_value: jax.typing.ArrayLike,
+    boundaries_and_scales: dict[int, jax.typing.ArrayLike] | None = None,
+) -> Schedule:
+    r"""Piecewise constant: :math:`v(t) = v_0 \prod_{i:\, t \ge b_i} s_i`.
+
+    Args:
+      init_value: :math:`v_0 \ge 0`.
+      boundaries_and_scales: ``{b_i: s_i}``, step boundaries (integers >= 0)
+        to the factor (>= 0) applied from that step on. E.g.
+        ``{30: 0.1, 60: 0.1}`` divides the rate by 10 at steps 30 and 60.
+    """
+    _value("init_value", init_value)
+    items = sorted((boundaries_and_scales or {}).items())
+    for boundary, factor in items:
+        _checks.check_int("boundaries_and_scales key", boundary, minimum=0)
+        check_scalar(f"boundaries_and_scales[{boundary}]", factor, "nonnegative")
+
+    def schedule(count):
+        value = init_value
+        for boundary, factor in items:
+            value = jnp.where(count < boundary, value, value * factor)
+        return value
+
+    return schedule
+
+
+def exponential_decay(
+    init_value: jax.typing.ArrayLike,
+    transition_steps: jax.typing.ArrayLike,
+    decay_rate: jax.typing.ArrayLike,
+    transition_begin: jax.typing.ArrayLike = 0,
+    staircase: bool = False,
+    end_value: jax.typing.ArrayLike | None = None,
+) -> Schedule:
+    r"""Exponential decay by a factor per period: :math:`v(t) = v_0\, r^{\tau}`.
+
+    With :math:`\tau = (t - B)/T` (or :math:`\lfloor (t - B)/T \rfloor` with
+    ``staircase``), :math:`v(t) = v_0` for :math:`t \le B`. Written with a rate
+    :math:`k`, :math:`v_0 e^{-k t}` is ``decay_rate = exp(-k)``,
+    ``transition_steps = 1`` (or see :func:`natural_exp_decay`).
+
+    Args:
+      init_value: :math:`v_0 \ge 0`.
+      transition_steps: the period :math:`T > 0`.
+      decay_rate: the factor :math:`r > 0` per period (< 1 decays).
+      transition_begin: :math:`B \ge 0`, steps held at :math:`v_0`.
+      staircase: decay in whole periods.
+      end_value: optional bound: a floor when :math:`r < 1`, else a ceiling.
+    """
+    _value("init_value", init_value)
+    _steps("transition_steps", transition_steps)
+    check_scalar("decay_rate", decay_rate, "positive")
+    check_scalar("transition_begin", transition_begin, "nonnegative")
+    staircase = check_bool("staircase", staircase)
+    if end_value is not None:
+        _value("end_value", end_value)
+
+    def schedule(count):
+        elapsed = count - transition_begin
+        periods = elapsed / transition_steps
+        if staircase:
+            periods = jnp.floor(periods)
+        value = jnp.where(elapsed <= 0, init_value, init_value * jnp.power(decay_rate, periods))
+        if end_value is not None:
+            value = jnp.where(
+                decay_rate < 1, jnp.maximum(value, end_value), jnp.minimum(value, end_value)
+            )
+        return value
+
+    return schedule
+
+
+def step_decay_schedule(
+    init_value: jax.typing.ArrayLike,
+    transition_steps: jax.typing.ArrayLike,
+    decay_rate: jax.typing.ArrayLike = 0.5,
+) -> Schedule:
+    r"""Step decay: :math:`v(t) = v_0\, r^{\lfloor t / T \rfloor}`.
+
+    "Halve the learning rate every :math:`T` steps" is the default
+    ``decay_rate=0.5``; every :math:`x` epochs is
+    ``per_epoch(step_decay_schedule(v0, x), steps_per_epoch)`` (PyTorch's
+    ``StepLR``).
+    """
+    return exponential_decay(init_value, transition_steps, decay_rate, staircase=True)
+
+
+def natural_exp_decay(
+    init_value: jax.typing.ArrayLike,
+    decay_rate: jax.typing.ArrayLike,
+    transition_steps: jax.typing.ArrayLike = 1,
+    staircase: bool = False,
+) -> Schedule:
+    r"""Exponential decay with a rate: :math:`v(t) = v_0\, e^{-k \tau}`.
+
+    :math:`\tau = t / T`, or :math:`\lfloor t / T \rfloor` with ``staircase``
+    (TF1's ``natural_exp_decay``). With the default :math:`T = 1`,
+    :math:`v(t) = v_0 e^{-k t}`.
+
+    Args:
+      init_value: :math:`v_0 \ge 0`.
+      decay_rate: the rate :math:`k \ge 0` per period.
+      transition_steps: the period :math:`T > 0`.
+      staircase: decay in whole periods.
+    """
+    _value("init_value", init_value)
+    check_scalar("decay_rate", decay_rate, "nonnegative")
+    _steps("transition_steps", transition_steps)
+    staircase = check_bool("staircase", staircase)
+
+    def schedule(count):
+        periods = count / transition_steps
+        if staircase:
+            periods = jnp.floor(periods)
+        return init_value * jnp.exp(-decay_rate * periods)
+
+    return schedule
+
+
+def inverse_time_decay(
+    init_value: jax.typing.ArrayLike,
+    decay_rate: jax.typing.ArrayLike,
+    transition_steps: jax.typing.ArrayLike = 1,
+    staircase: bool = False,
+) -> Schedule:
+    r"""Inverse-time decay: :math:`v(t) = v_0 / (1 + k \tau)`.
+
+    :math:`\tau = t / T`, or :math:`\lfloor t / T \rfloor` with ``staircase``
+    (TF1's ``inverse_time_decay``; the classical Robbins-Monro
+    :math:`\eta_t \propto 1/t` rate).
+
+    Args:
+      init_value: :math:`v_0 \ge 0`.
+      decay_rate: :math:`k \ge 0`.
+      transition_steps: the period :math:`T > 0`.
+      staircase: decay in whole periods.
+    """
+    _value("init_value", init_value)
+    check_scalar("decay_rate", decay_rate, "nonnegative")
+    _steps("transition_steps", transition_steps)
+    staircase = check_bool("staircase", staircase)
+
+    def schedule(count):
+        periods = count / transition_steps
+        if staircase:
+            periods = jnp.floor(periods)
+        return init_value / (1 + decay_rate * periods)
+
+    return schedule
+
+
+def polynomial_schedule(
+    init_value: jax.typing.ArrayLike,
+    end_value: jax.typing.ArrayLike,
+    power: jax.typing.ArrayLike,
+    transition_steps: jax.typing.ArrayLike,
+    transition_begin: jax.typing.ArrayLike = 0,
+) -> Schedule:
+    r"""Polynomial decay from :math:`v_0` to :math:`v_1` over :math:`T` steps after :math:`B`.
+
+    .. math::  v(t) = (v_0 - v_1) \left(1 - \frac{\min(\max(t - B, 0), T)}{T}\right)^p + v_1
+
+    Args:
+      init_value: :math:`v_0 \ge 0`.
+      end_value: :math:`v_1 \ge 0`.
+      power: :math:`p > 0` (1 is linear).
+      transition_steps: :math:`T > 0`.
+      transition_begin: :math:`B \ge 0`.
+    """
+    _value("init_value", init_value)
+    _value("end_value", end_value)
+    check_scalar("power", power, "positive")
+    _steps("transition_steps", transition_steps)
+    check_scalar("transition_begin", transition_begin, "nonnegative")
+
+    def schedule(count):
+        elapsed = jnp.clip(count - transition_begin, 0, transition_steps)
+        frac = 1 - elapsed / transition_steps
+        return (init_value - end_value) * (frac**power) + end_value
+
+    return schedule
+
+
+def linear_schedule(
+    init_value: jax.typing.ArrayLike,
+    end_value: jax.typing.ArrayLike,
+    transition_steps: jax.typing.ArrayLike,
+    transition_begin: jax.typing.ArrayLike = 0,
+) -> Schedule:
+    r"""Linear interpolation from :math:`v_0` to :math:`v_1` over steps :math:`[B, B + T]`.
+
+    .. math::  v(t) = v_0 + \frac{\min(\max(t - B, 0), T)}{T} (v_1 - v_0)
+    """
+    return polynomial_schedule(init_value, end_value, 1, transition_steps, transition_begin)
+
+
+def cosine_decay_schedule(
+    init_value: jax.typing.ArrayLike,
+    decay_steps: jax.typing.ArrayLike,
+    alpha: jax.typing.ArrayLike = 0.0,
+    exponent: jax.typing.ArrayLike = 1.0,
+) -> Schedule:
+    r"""Cosine decay from :math:`v_0` to :math:`\alpha v_0` over :math:`T` steps.
+
+    .. math::
+
+        v(t) = v_0 \left[(1 - \alpha) \left(\tfrac12 \left(1 + \cos \frac{\pi \min(t, T)}{T}\right)\right)^p
+        + \alpha\right]
+
+    Args:
+      init_value: :math:`v_0 \ge 0`.
+      decay_steps: :math:`T > 0`.
+      alpha: the final fraction :math:`\alpha \in [0, 1]`.
+      exponent: :math:`p > 0`.
+
+    References:
+      Loshchilov & Hutter, *SGDR: Stochastic Gradient Descent with Warm
+      Restarts*, ICLR 2017.
+    """
+    _value("init_value", init_value)
+    _steps("decay_steps", decay_steps)
+    check_scalar("alpha", alpha, "closed_unit")
+    check_scalar("exponent", exponent, "positive")
+    return _cosine(init_value, decay_steps, alpha, exponent)
+
+
+def _cosine(init_value, decay_steps, alpha, exponent):
+    # A float period avoids int32 overflow in pi * t for long runs.
+    period = float(decay_steps) if isinstance(decay_steps, int) else decay_steps
+
+    def schedule(count):
+        count = float(count) if isinstance(count, int) else count
+        count = jnp.minimum(count, period)
+        cosine = 0.5 * (1 + jnp.cos(jnp.pi * count / period))
+        return init_value * ((1 - alpha) * cosine**exponent + alpha)
+
+    return schedule
+
+
+def join_schedules(schedules: Sequence[Schedule], boundaries: Sequence[jax.typing.ArrayLike]) -> Schedule:
+    r"""Runs ``schedules[i]`` from ``boundaries[i-1]`` on, each restarted at count 0.
+
+    :math:`v(t) = s_i(t - b_{i-1})` for :math:`b_{i-1} \le t < b_i`
+    (with :math:`b_{-1} = 0`).
+
+    Args:
+      schedules: ``n`` schedules.
+      boundaries: ``n - 1`` increasing step counts.
+    """
+    schedules = list(schedules)
+    boundaries = list(boundaries)
+    if not schedules or not all(callable(s) for s in schedules):
+        raise ValueError(f"schedules must be a non-empty sequence of schedules; got {schedules!r}.")
+    if len(boundaries) != len(schedules) - 1:
+        raise ValueError(
+            f"boundaries must have one entry fewer than schedules ({len(schedules) - 1}); "
+            f"got {len(boundaries)}."
+        )
+    for i, b in enumerate(boundaries):
+        check_scalar(f"boundaries[{i}]", b, "nonnegative")
+
+    def schedule(count):
+        value = schedules[0](count)
+        for boundary, later in zip(boundaries, schedules[1:]):
+            value = jnp.where(count < boundary, value, later(count - boundary))
+        return value
+
+    return schedule
+
+
+def warmup_constant_schedule(
+    init_value: jax.typing.ArrayLike,
+    peak_value: jax.typing.ArrayLike,
+    warmup_steps: jax.typing.ArrayLike,
+) -> Schedule:
+    r"""Linear warmup from :math:`v_0` to :math:`v_p` over :math:`W` steps, then constant."""
+    return linear_schedule(init_value, peak_value, warmup_steps)
+
+
+def warmup_cosine_decay_schedule(
+    init_value: jax.typing.ArrayLike,
+    peak_value: jax.typing.ArrayLike,
+    warmup_steps: jax.typing.ArrayLike,
+    decay_steps: jax.typing.ArrayLike,
+    end_value: jax.typing.ArrayLike = 0.0,
+    exponent: jax.typing.ArrayLike = 1.0,
+) -> Schedule:
+    r"""Linear warmup to :math:`v_p` over :math:`W` steps, then cosine decay to :math:`v_1`.
+
+    ``decay_steps`` :math:`D > W` is the total length, warmup included: the
+    cosine runs over :math:`D - W` steps.
+    """
+    _value("peak_value", peak_value)
+    _value("end_value", end_value)
+    _steps("warmup_steps", warmup_steps)
+    _steps("decay_steps", decay_steps)
+    if not (_checks.is_traced(decay_steps) or _checks.is_traced(warmup_steps)) and decay_steps <= warmup_steps:
+        raise ValueError(
+            f"decay_steps must be > warmup_steps ({warmup_steps}), it includes the warmup; got {decay_steps}."
+        )
+    if isinstance(peak_value, (int, float)) and isinstance(end_value, (int, float)):
+        alpha = 0.0 if peak_value == 0 else end_value / peak_value
+    else:
+        alpha = jnp.where(peak_value == 0, 0.0, end_value / jnp.where(peak_value == 0, 1, peak_value))
+    return join_schedules(
+        [
+            linear_schedule(init_value, peak_value, warmup_steps),
+            _cosine(peak_value, decay_steps - warmup_steps, alpha, exponent),
+        ],
+        [warmup_steps],
+    )
+
+
+def linear_warmup(
+    schedule: ScalarOrSchedule,
+    warmup_steps: jax.typing.ArrayLike,
+    init_value: jax.typing.ArrayLike = 0.0,
+) -> Schedule:
+    r"""Prefixes a schedule (or a constant) with a linear warmup.
+
+    :math:`v(t) = v_0 + \frac{t}{W}(s(0) - v_0)` for :math:`t < W`, then
+    :math:`s(t - W)`: the wrapped schedule starts after the warmup (Goyal et
+    al., 2017, warm up the large-batch rate over the first epochs).
+    """
+    _steps("warmup_steps", warmup_steps)
+    _value("init_value", init_value)
+    after = schedule if callable(schedule) else constant_schedule(schedule)
+    peak = after(0)
+    return join_schedules([linear_schedule(init_value, peak, warmup_steps), after], [warmup_steps])
+
+
+def per_epoch(schedule: Schedule, steps_per_epoch: jax.typing.ArrayLike, *, fractional: bool = False) -> Schedule:
+    r"""Turns a schedule over epochs into one over steps.
+
+    :math:`v(t) = s(\lfloor t / N \rfloor)` (constant within an epoch, like a
+    PyTorch scheduler stepped once per epoch) or, with ``fractional``,
+    :math:`s(t / N)`, with :math:`N` = ``steps_per_epoch``.
+    """
+    if not callable(schedule):
+        raise ValueError(f"schedule must be a callable count -> value; got {schedule!r}.")
+    if not _checks.is_traced(steps_per_epoch):
+        _checks.check_int("steps_per_epoch", steps_per_epoch, minimum=1)
+    fractional = check_bool("fractional", fractional)
+
+    def stepped(count):
+        count = jnp.asarray(count)
+        if fractional:
+            return schedule(count / steps_per_epoch)
+        return schedule(count // steps_per_epoch)
+
+    return stepped
+
+
+def linear_scaling_rule(
+    base_learning_rate: ScalarOrSchedule,
+    batch_size: jax.typing.ArrayLike,
+    base_batch_size: jax.typing.ArrayLike = 256,
+) -> ScalarOrSchedule:
+    r"""The linear scaling rule: :math:`\eta = \eta_0 \cdot B / B_0`.
+
+    When the batch size is multiplied by :math:`k`, multiply the learning rate
+    by :math:`k` (Goyal et al., *Accurate, Large Minibatch SGD: Training
+    ImageNet in 1 Hour*, 2017; best combined with :func:`linear_warmup`).
+
+    Args:
+      base_learning_rate: :math:`\eta_0` (> 0), tuned at batch size
+        :math:`B_0`, or a schedule (then the scaled schedule is returned).
+      batch_size: the batch size :math:`B` in use (integer >= 1).
+      base_batch_size: :math:`B_0` (integer >= 1).
+    """
+    if not callable(base_learning_rate):
+        check_scalar("base_learning_rate", base_learning_rate, "positive")
+    for name, size in (("batch_size", batch_size), ("base_batch_size", base_batch_size)):
+        if not _checks.is_traced(size):
+            _checks.check_int(name, size, minimum=1)
+    factor = batch_size / base_batch_size
+    if callable(base_learning_rate):
+        return lambda count: base_learning_rate(count) * factor
+    return base_learning_rate * factor

@@ -1,0 +1,535 @@
+r"""Gradient transformations: the building blocks of the optimizers.
+
+Notation: :math:`g_t` is the incoming update (the gradient) at step
+:math:`t = 1, 2, \dots`, :math:`u_t` the outgoing one, products and powers are
+element-wise. Every numeric hyperparameter may be traced (see ``_hyper``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, NamedTuple
+
+import jax
+import jax.numpy as jnp
+
+from gdjax.optim import _hyper
+from gdjax.optim._base import (
+    NO_PARAMS_MSG,
+    EmptyState,
+    GradientTransformation,
+    Params,
+    PyTree,
+    ScalarOrSchedule,
+    Schedule,
+    init_empty_state,
+    safe_increment,
+    zero_count,
+)
+from gdjax.optim._wrappers import masked
+
+cast = _hyper.cast_like
+
+
+def _bias_correction(moment: PyTree, decay: Any, count: jax.Array) -> PyTree:
+    """``m / (1 - decay**count)``; the factor is computed in >= float32, then cast to each leaf."""
+    factor = 1 - decay**count
+    return jax.tree.map(lambda m: m / factor.astype(m.dtype), moment)
+
+
+def _zeros(params: Params, dtype: Any = None) -> PyTree:
+    return jax.tree.map(lambda p: jnp.zeros_like(p, dtype=dtype), params)
+
+
+def _cast_tree(tree: PyTree, dtype: Any) -> PyTree:
+    return tree if dtype is None else jax.tree.map(lambda x: x.astype(dtype), tree)
+
+
+# --------------------------------------------------------------------- scaling
+
+
+def scale(step_size: jax.typing.ArrayLike) -> GradientTransformation:
+    r"""Multiplies updates by a fixed scalar: :math:`u = s\, g`.
+
+    Args:
+      step_size: the scalar :math:`s` (finite; may be negative or traced).
+    """
+    _hyper.check_scalar("step_size", step_size, "finite")
+
+    def update_fn(updates, state, params=None):
+        del params
+        return jax.tree.map(lambda g: cast(step_size, g) * g, updates), state
+
+    return GradientTransformation(init_empty_state, update_fn)
+
+
+class ScaleByScheduleState(NamedTuple):
+    """State of :func:`scale_by_schedule`: the int32 number of updates applied."""
+
+    count: jax.Array
+
+
+def scale_by_schedule(step_size_fn: Schedule) -> GradientTransformation:
+    r"""Multiplies updates by a scheduled scalar: :math:`u_t = s(t - 1)\, g_t`.
+
+    Args:
+      step_size_fn: a schedule ``count -> s`` evaluated at the number of
+        updates already applied.
+    """
+    if not callable(step_size_fn):
+        raise ValueError(f"step_size_fn must be a schedule (a callable count -> value); got {step_size_fn!r}.")
+
+    def init_fn(params):
+        del params
+        return ScaleByScheduleState(zero_count())
+
+    def update_fn(updates, state, params=None):
+        del params
+        step = step_size_fn(state.count)
+        updates = jax.tree.map(lambda g: cast(step, g) * g, updates)
+        return updates, ScaleByScheduleState(safe_increment(state.count))
+
+    return GradientTransformation(init_fn, update_fn)
+
+
+# -------------------------------------------------------------------- momentum
+
+
+class TraceState(NamedTuple):
+    """State of :func:`trace`.
+
+    Attributes:
+      count: int32 number of updates applied (tells the first step, for dampening).
+      trace: the momentum buffer :math:`b_t`.
+    """
+
+    count: jax.Array
+    trace: PyTree
+
+
+def trace(
+    decay: jax.typing.ArrayLike,
+    nesterov: bool = False,
+    accumulator_dtype: Any = None,
+    *,
+    dampening: jax.typing.ArrayLike = 0.0,
+) -> GradientTransformation:
+    r"""Heavy-ball or Nesterov momentum, with PyTorch's dampening.
+
+    .. math::
+
+        b_1 = g_1, \qquad b_t = \mu\, b_{t-1} + (1 - d)\, g_t \quad (t > 1), \qquad
+        u_t = \begin{cases} b_t & \text{heavy ball} \\
+                            g_t + \mu\, b_t & \text{Nesterov} \end{cases}
+
+    with :math:`\mu` = ``decay`` and :math:`d` = ``dampening``. With
+    :math:`d = 0` (the default) this is Optax's ``trace``
+    (:math:`b_t = g_t + \mu b_{t-1}`, :math:`b_0 = 0`); with :math:`d > 0` it is
+    ``torch.optim.SGD``'s momentum buffer, which starts at :math:`g_1`
+    undamped.
+
+    Args:
+      decay: the momentum :math:`\mu \in [0, 1)`.
+      nesterov: use Nesterov's look-ahead form (Sutskever et al., 2013).
+      accumulator_dtype: dtype of the stored buffer (default: the updates').
+      dampening: :math:`d \in [0, 1]`.
+
+    References:
+      Polyak, *Some methods of speeding up the convergence of iteration
+      methods*, 1964; Sutskever et al., *On the importance of initialization
+      and momentum in deep learning*, ICML 2013.
+    """
+    _hyper.check_scalar("decay", decay, "unit")
+    _hyper.check_scalar("dampening", dampening, "closed_unit")
+    nesterov = _hyper.check_bool("nesterov", nesterov)
+    accumulator_dtype = _hyper.check_dtype("accumulator_dtype", accumulator_dtype)
+
+    def init_fn(params):
+        return TraceState(zero_count(), _zeros(params, accumulator_dtype))
+
+    def update_fn(updates, state, params=None):
+        del params
+        # The first buffer is the raw gradient (PyTorch); afterwards it is damped.
+        keep = jnp.where(state.count == 0, 1, 1 - _hyper.scalar(dampening))
+        new_trace = jax.tree.map(
+            lambda g, b: cast(keep, g) * g + cast(decay, g) * b, updates, state.trace
+        )
+        if nesterov:
+            updates = jax.tree.map(lambda g, b: g + cast(decay, g) * b, updates, new_trace)
+        else:
+            updates = new_trace
+        return updates, TraceState(
+            safe_increment(state.count), _cast_tree(new_trace, accumulator_dtype)
+        )
+
+    return GradientTransformation(init_fn, update_fn)
+
+
+# ----------------------------------------------------------- adaptive scalings
+
+
+class ScaleByAdagradState(NamedTuple):
+    """State of :func:`scale_by_adagrad`: the running sum of squared gradients."""
+
+    sum_of_squares: PyTree
+
+
+def scale_by_adagrad(
+    initial_accumulator_value: jax.typing.ArrayLike = 0.1,
+    eps: jax.typing.ArrayLike = 1e-7,
+    eps_in_sqrt: bool = True,
+) -> GradientTransformation:
+    r"""Adagrad's scaling by the root of the sum of all squared gradients.
+
+    .. math::
+
+        s_t = s_0 + \sum_{\tau \le t} g_\tau^2, \qquad
+        u_t = \frac{g_t}{\sqrt{s_t + \epsilon}} \ \text{(eps in the root)}
+        \quad\text{or}\quad \frac{g_t}{\sqrt{s_t} + \epsilon}
+
+    with :math:`s_0` = ``initial_accumulator_value``; :math:`u_t = 0` where
+    :math:`s_t = 0`. Optax's defaults are :math:`s_0 = 0.1`, eps in the root;
+    ``torch.optim.Adagrad`` is :math:`s_0 = 0` with eps outside the root.
+    Optax calls this ``scale_by_rss``.
+
+    Args:
+      initial_accumulator_value: :math:`s_0 \ge 0`.
+      eps: :math:`\epsilon \ge 0`.
+      eps_in_sqrt: add :math:`\epsilon` inside (True) or outside the root.
+
+    References:
+      Duchi et al., *Adaptive Subgradient Methods for Online Learning and
+      Stochastic Optimization*, JMLR 2011.
+    """
+    _hyper.check_scalar("initial_accumulator_value", initial_accumulator_value, "nonnegative")
+    _hyper.check_scalar("eps", eps, "nonnegative")
+    eps_in_sqrt = _hyper.check_bool("eps_in_sqrt", eps_in_sqrt)
+
+    def init_fn(params):
+        return ScaleByAdagradState(
+            jax.tree.map(lambda p: jnp.full_like(p, initial_accumulator_value), params)
+        )
+
+    def scaled(g, s):
+        if eps_in_sqrt:
+            return jnp.where(s > 0, jax.lax.rsqrt(s + cast(eps, g)), 0) * g
+        return jnp.where(s > 0, g / (jnp.sqrt(s) + cast(eps, g)), 0)
+
+    def update_fn(updates, state, params=None):
+        del params
+        sums = jax.tree.map(lambda g, s: g * g + s, updates, state.sum_of_squares)
+        updates = jax.tree.map(scaled, updates, sums)
+        return updates, ScaleByAdagradState(sums)
+
+    return GradientTransformation(init_fn, update_fn)
+
+
+scale_by_rss = scale_by_adagrad  # Optax's name
+
+
+class ScaleByRmsState(NamedTuple):
+    """State of :func:`scale_by_rms`.
+
+    Attributes:
+      count: int32 number of updates applied (for the bias correction).
+      nu: EMA of squared gradients.
+      mu: EMA of gradients when ``centered``, else ``None``.
+    """
+
+    count: jax.Array
+    nu: PyTree
+    mu: PyTree | None
+
+
+def scale_by_rms(
+    decay: jax.typing.ArrayLike = 0.9,
+    eps: jax.typing.ArrayLike = 1e-8,
+    initial_scale: jax.typing.ArrayLike = 0.0,
+    eps_in_sqrt: bool = True,
+    bias_correction: bool = False,
+    *,
+    centered: bool = False,
+) -> GradientTransformation:
+    r"""RMSProp's scaling by the root of an EMA of squared gradients.
+
+    .. math::
+
+        v_t = \rho\, v_{t-1} + (1 - \rho)\, g_t^2, \qquad
+        m_t = \rho\, m_{t-1} + (1 - \rho)\, g_t \ \text{(centered only)}, \\
+        \sigma_t^2 = v_t \ \text{or, centered,}\ v_t - m_t^2, \qquad
+        u_t = \frac{g_t}{\sqrt{\sigma_t^2 + \epsilon}} \ \text{(eps in the root)}
+        \quad\text{or}\quad \frac{g_t}{\sqrt{\sigma_t^2} + \epsilon}
+
+    with :math:`\rho` = ``decay``, :math:`v_0` = ``initial_scale``,
+    :math:`m_0 = 0`. With ``bias_correction`` the EMAs are divided by
+    :math:`1 - \rho^t` first. ``torch.optim.RMSprop`` is eps outside the root
+    with :math:`v_0 = 0`.
+
+    Args:
+      decay: :math:`\rho \in [0, 1)`.
+      eps: :math:`\epsilon \ge 0`.
+      initial_scale: :math:`v_0 \ge 0` (PyTorch 0, TF1 1).
+      eps_in_sqrt: add :math:`\epsilon` inside (True) or outside the root.
+      bias_correction: divide the EMAs by :math:`1 - \rho^t`.
+      centered: divide by the root of the variance estimate
+        :math:`v_t - m_t^2` instead of the second moment (Graves, 2013).
+
+    References:
+      Hinton, *Neural Networks for Machine Learning*, lecture 6e, 2012;
+      Graves, *Generating Sequences With Recurrent Neural Networks*, 2013.
+    """
+    _hyper.check_scalar("decay", decay, "unit")
+    _hyper.check_scalar("eps", eps, "nonnegative")
+    _hyper.check_scalar("initial_scale", initial_scale, "nonnegative")
+    eps_in_sqrt = _hyper.check_bool("eps_in_sqrt", eps_in_sqrt)
+    bias_correction = _hyper.check_bool("bias_correction", bias_correction)
+    centered = _hyper.check_bool("centered", centered)
+
+    def init_fn(params):
+        nu = jax.tree.map(lambda p: jnp.full_like(p, initial_scale), params)
+        return ScaleByRmsState(zero_count(), nu, _zeros(params) if centered else None)
+
+    def update_fn(updates, state, params=None):
+        del params
+        rho = _hyper.scalar(decay)
+        nu = jax.tree.map(
+            lambda g, v: cast(1 - rho, g) * g**2 + cast(rho, g) * v, updates, state.nu
+        )
+        mu = None
+        if centered:
+            mu = jax.tree.map(
+                lambda g, m: cast(1 - rho, g) * g + cast(rho, g) * m, updates, state.mu
+            )
+        count = safe_increment(state.count)
+        nu_hat = _bias_correction(nu, rho, count) if bias_correction else nu
+        if centered:
+            mu_hat = _bias_correction(mu, rho, count) if bias_correction else mu
+            var = jax.tree.map(lambda v, m: v - m * m, nu_hat, mu_hat)
+        else:
+            var = nu_hat
+        if eps_in_sqrt:
+            scaling = jax.tree.map(lambda v: jax.lax.rsqrt(v + cast(eps, v)), var)
+        else:
+            scaling = jax.tree.map(lambda v: 1 / (jnp.sqrt(v) + cast(eps, v)), var)
+        updates = jax.tree.map(lambda s, g: s * g, scaling, updates)
+        return updates, ScaleByRmsState(count, nu, mu)
+
+    return GradientTransformation(init_fn, update_fn)
+
+
+class ScaleByAdamState(NamedTuple):
+    """State of :func:`scale_by_adam`.
+
+    Attributes:
+      count: int32 number of updates applied.
+      mu: EMA of gradients (first moment).
+      nu: EMA of squared gradients (second moment).
+    """
+
+    count: jax.Array
+    mu: PyTree
+    nu: PyTree
+
+
+def scale_by_adam(
+    b1: jax.typing.ArrayLike = 0.9,
+    b2: jax.typing.ArrayLike = 0.999,
+    eps: jax.typing.ArrayLike = 1e-8,
+    eps_root: jax.typing.ArrayLike = 0.0,
+    mu_dtype: Any = None,
+    *,
+    nesterov: bool = False,
+) -> GradientTransformation:
+    r"""Adam's scaling by bias-corrected moment estimates.
+
+    .. math::
+
+        m_t = \beta_1 m_{t-1} + (1 - \beta_1) g_t, \qquad
+        v_t = \beta_2 v_{t-1} + (1 - \beta_2) g_t^2, \\
+        \hat m_t = \frac{m_t}{1 - \beta_1^t}
+        \ \text{or, Nesterov (NAdam),}\
+        \frac{\beta_1 m_t}{1 - \beta_1^{t+1}} + \frac{(1 - \beta_1) g_t}{1 - \beta_1^t}, \qquad
+        \hat v_t = \frac{v_t}{1 - \beta_2^t}, \\
+        u_t = \frac{\hat m_t}{\sqrt{\hat v_t + \bar\epsilon} + \epsilon}
+
+    with :math:`m_0 = v_0 = 0`, :math:`\bar\epsilon` = ``eps_root``. With
+    :math:`\bar\epsilon = 0` this is ``torch.optim.Adam``'s step.
+
+    Args:
+      b1: :math:`\beta_1 \in [0, 1)`.
+      b2: :math:`\beta_2 \in [0, 1)`.
+      eps: :math:`\epsilon \ge 0`, outside the root.
+      eps_root: :math:`\bar\epsilon \ge 0`, inside the root (keeps the
+        derivative of the update finite, e.g. for meta-learning).
+      mu_dtype: dtype of the stored first moment (default: the updates').
+      nesterov: use Dozat's Nesterov variant (NAdam).
+
+    References:
+      Kingma & Ba, *Adam: A Method for Stochastic Optimization*, ICLR 2015;
+      Dozat, *Incorporating Nesterov Momentum into Adam*, 2016.
+    """
+    _hyper.check_scalar("b1", b1, "unit")
+    _hyper.check_scalar("b2", b2, "unit")
+    _hyper.check_scalar("eps", eps, "nonnegative")
+    _hyper.check_scalar("eps_root", eps_root, "nonnegative")
+    mu_dtype = _hyper.check_dtype("mu_dtype", mu_dtype)
+    nesterov = _hyper.check_bool("nesterov", nesterov)
+
+    def init_fn(params):
+        return ScaleByAdamState(zero_count(), _zeros(params, mu_dtype), _zeros(params))
+
+    def update_fn(updates, state, params=None):
+        del params
+        beta1, beta2 = _hyper.scalar(b1), _hyper.scalar(b2)
+        mu = jax.tree.map(
+            lambda g, m: cast(1 - beta1, g) * g + cast(beta1, g) * m, updates, state.mu
+        )
+        nu = jax.tree.map(
+            lambda g, v: cast(1 - beta2, g) * g**2 + cast(beta2, g) * v, updates, state.nu
+        )
+        count = safe_increment(state.count)
+        if nesterov:
+            mu_hat = jax.tree.map(
+                lambda m, g: cast(beta1, m) * m + cast(1 - beta1, m) * g,
+                _bias_correction(mu, beta1, safe_increment(count)),
+                _bias_correction(updates, beta1, count),
+            )
+        else:
+            mu_hat = _bias_correction(mu, beta1, count)
+        nu_hat = _bias_correction(nu, beta2, count)
+        updates = jax.tree.map(
+            lambda m, v: m / (jnp.sqrt(v + cast(eps_root, v)) + cast(eps, v)), mu_hat, nu_hat
+        )
+        mu = _cast_tree(mu, mu_dtype)
+        nu = jax.tree.map(lambda v, old: v.astype(old.dtype), nu, state.nu)
+        return updates, ScaleByAdamState(count, mu, nu)
+
+    return GradientTransformation(init_fn, update_fn)
+
+
+# ---------------------------------------------------------------- weight decay
+
+
+class AddDecayedWeightsState(NamedTuple):
+    """State of :func:`add_decayed_weights`: int32 number of updates (for a scheduled decay)."""
+
+    count: jax.Array
+
+
+def add_decayed_weights(
+    weight_decay: ScalarOrSchedule = 0.0,
+    mask: PyTree | Callable[[Params], PyTree] | None = None,
+) -> GradientTransformation:
+    r"""Adds decoupled weight decay: :math:`u_t = g_t + \lambda_t\, \theta_t`.
+
+    Placed before the learning-rate scaling (as in ``adamw``), the step becomes
+    :math:`\theta_{t+1} = \theta_t - \eta(\dots + \lambda \theta_t)`, i.e.
+    PyTorch's ``AdamW`` (Loshchilov & Hutter, 2019); placed before a momentum
+    ``trace`` it is PyTorch's coupled ``weight_decay`` of ``SGD``. Needs
+    ``params`` in ``update``.
+
+    Args:
+      weight_decay: :math:`\lambda \ge 0`, or a schedule ``count -> lambda``.
+      mask: optional pytree of booleans (or ``params -> booleans``) selecting
+        the leaves to decay; e.g. ``lambda p: jax.tree.map(lambda x: x.ndim > 1, p)``
+        spares biases and norms. See :func:`masked`.
+    """
+    _hyper.check_scalar_or_schedule("weight_decay", weight_decay, "nonnegative")
+    schedule = weight_decay if callable(weight_decay) else None
+
+    def init_fn(params):
+        del params
+        return AddDecayedWeightsState(zero_count())
+
+    def update_fn(updates, state, params=None):
+        if params is None:
+            raise ValueError(NO_PARAMS_MSG)
+        decay = schedule(state.count) if schedule is not None else weight_decay
+        updates = jax.tree.map(lambda g, p: g + cast(decay, g) * p, updates, params)
+        return updates, AddDecayedWeightsState(safe_increment(state.count))
+
+    transform = GradientTransformation(init_fn, update_fn)
+    return transform if mask is None else masked(transform, mask)
+
+
+# -------------------------------------------------------------------- clipping
+
+
+def clip(max_delta: jax.typing.ArrayLike) -> GradientTransformation:
+    r"""Clips each element to :math:`[-\delta, \delta]`: :math:`u = \min(\max(g, -\delta), \delta)`.
+
+    Args:
+      max_delta: :math:`\delta > 0`.
+    """
+    _hyper.check_scalar("max_delta", max_delta, "positive")
+
+    def update_fn(updates, state, params=None):
+        del params
+        updates = jax.tree.map(
+            lambda g: jnp.clip(g, -cast(max_delta, g), cast(max_delta, g)), updates
+        )
+        return updates, state
+
+    return GradientTransformation(init_empty_state, update_fn)
+
+
+def global_norm(tree: PyTree) -> jax.Array:
+    r"""The Euclidean norm of all leaves together, :math:`\sqrt{\sum_i \lVert x_i \rVert^2}`.
+
+    Each leaf's sum of squares is taken in at least float32.
+    """
+    squares = [
+        jnp.sum(jnp.square(x.astype(jnp.promote_types(x.dtype, jnp.float32))))
+        for x in jax.tree.leaves(tree)
+    ]
+    return jnp.sqrt(sum(squares, jnp.zeros([], jnp.float32)))
+
+
+def clip_by_global_norm(max_norm: jax.typing.ArrayLike) -> GradientTransformation:
+    r"""Rescales all updates together so their global norm is at most :math:`c`.
+
+    .. math::  u = g \ \text{if}\ \lVert g \rVert < c, \quad \text{else}\ \frac{g}{\lVert g \rVert}\, c
+
+    where :math:`\lVert g \rVert` is :func:`global_norm` over the whole tree.
+
+    Args:
+      max_norm: :math:`c > 0`.
+
+    References:
+      Pascanu et al., *On the difficulty of training recurrent neural
+      networks*, ICML 2013.
+    """
+    _hyper.check_scalar("max_norm", max_norm, "positive")
+
+    def update_fn(updates, state, params=None):
+        del params
+        norm = global_norm(updates)
+        keep = norm < max_norm
+        updates = jax.tree.map(
+            lambda g: jnp.where(keep, g, (g / norm.astype(g.dtype)) * cast(max_norm, g)), updates
+        )
+        return updates, state
+
+    return GradientTransformation(init_empty_state, update_fn)
+
+
+__all__ = [
+    "EmptyState",
+    "ScaleByAdagradState",
+    "ScaleByAdamState",
+    "ScaleByRmsState",
+    "ScaleByScheduleState",
+    "TraceState",
+    "AddDecayedWeightsState",
+    "add_decayed_weights",
+    "clip",
+    "clip_by_global_norm",
+    "global_norm",
+    "scale",
+    "scale_by_adagrad",
+    "scale_by_adam",
+    "scale_by_rms",
+    "scale_by_rss",
+    "scale_by_schedule",
+    "trace",
+]
