@@ -1,0 +1,64 @@
+"""Training engine: whole trainings and minimisations as single compiled programs.
+
+- :func:`fit` trains any pure loss over any parameter pytree with any
+  gradient transformation (gdjax's or Optax's): batch, stochastic or
+  mini-batch gradient descent, reshuffled every epoch, with validation,
+  metrics, penalties, early stopping, divergence detection, progress bars and
+  bit-identical checkpoint/resume, every epoch running inside one XLA program.
+- :func:`make_trainer` is the pure core behind it: ``init``/``run``/``train``
+  functions with no side effects, to ``jit``, ``vmap`` over keys or
+  hyperparameters, and shard.
+- :func:`minimize` runs an optimizer on a plain function of a few variables
+  and returns its whole trajectory and why it stopped.
+- :func:`plot_history`, :func:`plot_step_loss`, :func:`plot_trajectory` draw
+  learning curves and optimisation paths; :func:`save_checkpoint` and
+  :func:`load_checkpoint` store pytrees without pickle.
+"""
+
+from gdjax.train._checkpoint import load_checkpoint, read_checkpoint_metadata, save_checkpoint
+from gdjax.train._early_stopping import EarlyStopping, EarlyStoppingState
+from gdjax.train._fit import FitResult, fit
+from gdjax.train._history import History
+from gdjax.train._minimize import (
+    CONVERGED,
+    DIVERGED,
+    MAX_STEPS,
+    STATUS_NAMES,
+    MinimizeResult,
+    minimize,
+    status_name,
+)
+from gdjax.train._plotting import plot_history, plot_step_loss, plot_trajectory
+from gdjax.train._trainer import (
+    TrainConfig,
+    Trainer,
+    TrainState,
+    learning_rate_from_state,
+    make_trainer,
+)
+
+__all__ = [
+    "CONVERGED",
+    "DIVERGED",
+    "MAX_STEPS",
+    "STATUS_NAMES",
+    "EarlyStopping",
+    "EarlyStoppingState",
+    "FitResult",
+    "History",
+    "MinimizeResult",
+    "TrainConfig",
+    "TrainState",
+    "Trainer",
+    "fit",
+    "learning_rate_from_state",
+    "load_checkpoint",
+    "make_trainer",
+    "minimize",
+    "plot_history",
+    "plot_step_loss",
+    "plot_trajectory",
+    "read_checkpoint_metadata",
+    "save_checkpoint",
+    "status_name",
+]
