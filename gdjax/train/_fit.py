@@ -213,11 +213,10 @@ def fit(
         validation_data = jax.tree.map(jnp.asarray, validation_data)
     params = jax.tree.map(jnp.asarray, params)
 
+    init_fn, run_fn = _compiled(config)
     # Tracing the initial state checks the loss and metrics return scalars,
-    # before any compilation.
-    like = jax.eval_shape(
-        functools.partial(init_state, config), params, key, train_data, validation_data, hyperparams
-    )
+    # before any compilation (and is cached with the jitted function).
+    like = jax.eval_shape(init_fn, params, key, train_data, validation_data, hyperparams)
     steps_per_epoch = _steps_per_epoch(config, n)
 
     if chunk_epochs is None:
@@ -225,7 +224,6 @@ def fit(
         chunk_epochs = math.ceil(config.epochs / DEFAULT_CHUNKS) if reporting else config.epochs
     chunk_epochs = check_int("chunk_epochs", chunk_epochs, minimum=1)
 
-    init_fn, run_fn = _compiled(config)
     fingerprint = _fingerprint(config, key, n, n_val, like)
     state = None
     if checkpoint is not None:

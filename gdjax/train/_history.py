@@ -27,8 +27,8 @@ class History(NamedTuple):
         the end of each epoch.
       val_metrics: ``{name: [epochs]}`` the same on the validation set (empty
         without validation data).
-      learning_rate: ``[epochs]`` learning rate of the last update of each
-        epoch, or None when it is not known.
+      learning_rate: ``[epochs]`` learning rate in force at the start of each
+        epoch (that of its first step), or None when it is not known.
       step_loss: ``[epochs * steps_per_epoch]`` the objective of every
         mini-batch step (iteration), or None unless asked for. Steps not run
         (after a divergence) hold NaN.

@@ -140,19 +140,31 @@ def build_transformation(optimizer: Any, hyperparams: Hyperparams) -> Any:
 
 
 def learning_rate_from_state(opt_state: Any) -> jax.Array | None:
-    """The learning rate recorded in an optimizer state, or None if it holds none.
+    """The learning rate recorded in an optimizer state, or None if it holds none (or several).
 
-    Looks for a node with a ``hyperparams`` mapping holding ``"learning_rate"``
-    (the state of ``optax.inject_hyperparams``, which stores the value used by
-    the latest update).
+    Reads, in order of preference:
+
+    - gdjax optimizers (any built on :func:`gdjax.optim.scale_by_learning_rate`):
+      the rate the next update applies (:func:`gdjax.optim.current_learning_rate`);
+    - ``optax.inject_hyperparams`` states: ``hyperparams["learning_rate"]``,
+      the rate of the latest update (of the first one before any update).
     """
-    def has_rate(node: Any) -> bool:
+    from gdjax.optim import ScaleByLearningRateState
+
+    is_gdjax = lambda node: isinstance(node, ScaleByLearningRateState)  # noqa: E731
+    found = [node for node in jax.tree.leaves(opt_state, is_leaf=is_gdjax) if is_gdjax(node)]
+    if len(found) == 1:
+        return jnp.asarray(found[0].learning_rate)
+    if found:
+        return None  # several parameter groups with their own rates: no single rate in force
+
+    def is_injected(node: Any) -> bool:
         hyper = getattr(node, "hyperparams", None)
         return isinstance(hyper, Mapping) and "learning_rate" in hyper
 
-    for node in jax.tree.leaves(opt_state, is_leaf=has_rate):
-        if has_rate(node):
-            return jnp.asarray(node.hyperparams["learning_rate"])
+    injected = [node for node in jax.tree.leaves(opt_state, is_leaf=is_injected) if is_injected(node)]
+    if len(injected) == 1:
+        return jnp.asarray(injected[0].hyperparams["learning_rate"])
     return None
 
 
@@ -195,8 +207,9 @@ def make_trainer(
       penalty_weight: a number, or ``hyperparams -> number`` (may be traced).
       early_stopping: an :class:`EarlyStopping` configuration, or None.
       learning_rate: the learning rate to record in the history: a number or
-        a schedule ``step -> rate`` (evaluated at the epoch's last update).
-        None reads it from the optimizer state when it holds one (e.g.
+        a schedule ``step -> rate`` (evaluated at the epoch's first step).
+        None reads it from the optimizer state at the start of each epoch
+        (:func:`learning_rate_from_state`: gdjax optimizers and
         ``optax.inject_hyperparams``), else records none.
       record_step_loss: also record the objective of every step.
       loss_takes_key: whether ``loss_fn`` takes a key; None detects it from the
@@ -372,11 +385,12 @@ def _metric(name: str, fn, params, data):
 
 
 def _learning_rate(config: TrainConfig, opt_state, steps_done):
+    """The rate of the next step, after ``steps_done`` updates leading to ``opt_state``."""
     rate = config.learning_rate
     if rate is None:
         return learning_rate_from_state(opt_state)
     if callable(rate):
-        return jnp.asarray(rate(jnp.maximum(steps_done - 1, 0)))
+        return jnp.asarray(rate(steps_done))
     return jnp.asarray(rate)
 
 
@@ -496,6 +510,7 @@ def _epoch(
         indices = batches.indices
         masks = batches.mask if layout.padded else None
     step_keys = jax.random.split(step_key, layout.steps) if config.loss_takes_key else None
+    learning_rate = _learning_rate(config, state.opt_state, state.step)
 
     def step(carry, xs):
         params, opt_state, count, diverged, diverged_step = carry
@@ -537,7 +552,7 @@ def _epoch(
         val_loss=val_loss,
         metrics=metrics,
         val_metrics=val_metrics,
-        learning_rate=_learning_rate(config, opt_state, count),
+        learning_rate=learning_rate,
         step_loss=losses,
     )
     history = record_epoch(state.history, state.epoch, values)
