@@ -29,6 +29,7 @@ explicit policy:
 
 from __future__ import annotations
 
+import functools
 from typing import Any, Literal, NamedTuple
 
 import jax
@@ -131,14 +132,20 @@ def epoch_batches(
     n, b, remainder = _check_sizes(num_examples, batch_size, remainder)
     if not isinstance(shuffle, bool):
         raise ValueError(f"shuffle must be a bool; got {shuffle!r}.")
-    if shuffle:
-        if key is None:
-            raise ValueError("key must be a PRNG key when shuffle=True; got None.")
+    if shuffle and key is None:
+        raise ValueError("key must be a PRNG key when shuffle=True; got None.")
+    return _epoch_batches(key if shuffle else None, n=n, b=b, remainder=remainder)
+
+
+# Compiled once per (n, b, remainder) and shuffle (key or None): a new key reuses
+# the program, and eager callers do not compile each small operation separately.
+@functools.partial(jax.jit, static_argnames=("n", "b", "remainder"))
+def _epoch_batches(key: jax.Array | None, *, n: int, b: int, remainder: str) -> Batches:
+    if key is not None:
         order = jax.random.permutation(key, n).astype(jnp.int32)
     else:
         order = jnp.arange(n, dtype=jnp.int32)
-
-    count = num_batches(n, b, remainder)
+    count = n // b if remainder == "drop" else -(-n // b)
     size = count * b
     if size <= n:  # "drop", or "pad" with b dividing n
         indices = order[:size]

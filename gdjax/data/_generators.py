@@ -5,6 +5,10 @@ and class counts are static Python ints (checked eagerly) while the key and the
 noise levels may be traced, so a generator can run inside ``jit`` or be
 ``vmap``-ed over keys. The same key always gives the same data.
 
+Each public function checks its arguments, then calls a core compiled with
+``jax.jit`` whose static arguments are the sizes and the dtype: a new key or
+noise level reuses the compiled program.
+
 Labels: the binary sets (admissions, moons, circles) have float 0/1 targets of
 shape ``(n,)``, like the rest of the library; the multi-class sets (spirals,
 blobs) have int32 class indices. In the multi-class and two-class geometric sets
@@ -14,6 +18,7 @@ example ``i`` belongs to class ``i mod K``, so every class has ``n // K`` or
 
 from __future__ import annotations
 
+import functools
 import math
 from typing import Any
 
@@ -55,7 +60,11 @@ def admissions(
     check_range("high", high)
     if not is_traced((low, high)) and not high > low:
         raise ValueError(f"high must be > low; got low={low} and high={high}.")
-    dtype = _dtype(dtype)
+    return _admissions(key, label_noise, low, high, n=n, dtype=_static_dtype(dtype))
+
+
+@functools.partial(jax.jit, static_argnames=("n", "dtype"))
+def _admissions(key, label_noise, low, high, *, n, dtype):
     k_x, k_flip = jax.random.split(key)
     x = jax.random.uniform(k_x, (n, 2), dtype, minval=low, maxval=high)
     score = ADMISSIONS_WEIGHTS[0] * x[:, 0] + ADMISSIONS_WEIGHTS[1] * x[:, 1] + ADMISSIONS_BIAS
@@ -98,12 +107,21 @@ def linear_regression(
     check_range("bias", bias)
     check_nonnegative("noise", noise)
     check_positive("x_scale", x_scale)
-    dtype = _dtype(dtype)
-    w = jnp.atleast_1d(jnp.asarray(weights, dtype))
+    dtype = _static_dtype(dtype)
+    return _linear_regression(key, jnp.atleast_1d(jnp.asarray(weights, dtype)), bias, noise, x_scale, n=n, dtype=dtype)
+
+
+@functools.partial(jax.jit, static_argnames=("n", "dtype"))
+def _linear_regression(key, w, bias, noise, x_scale, *, n, dtype):
     k_x, k_eps = jax.random.split(key)
     x = x_scale * jax.random.normal(k_x, (n, w.shape[0]), dtype)
     y = x @ w + bias + noise * jax.random.normal(k_eps, (n,), dtype)
     return Dataset(x=x, y=y.astype(dtype))
+
+
+def _static_dtype(dtype: Any) -> np.dtype:
+    """The floating dtype as a hashable ``np.dtype``, a static argument of the jitted cores."""
+    return np.dtype(_dtype(dtype))
 
 
 def _class_of_each_example(n: int, num_classes: int) -> jax.Array:
@@ -122,7 +140,11 @@ def two_moons(key: jax.Array, num_examples: int = 100, *, noise: float = 0.1, dt
     """
     n = check_int("num_examples", num_examples, minimum=2)
     check_nonnegative("noise", noise)
-    dtype = _dtype(dtype)
+    return _two_moons(key, noise, n=n, dtype=_static_dtype(dtype))
+
+
+@functools.partial(jax.jit, static_argnames=("n", "dtype"))
+def _two_moons(key, noise, *, n, dtype):
     k_t, k_eps = jax.random.split(key)
     label = _class_of_each_example(n, 2)
     t = jax.random.uniform(k_t, (n,), dtype, maxval=math.pi)
@@ -149,7 +171,11 @@ def circles(
     n = check_int("num_examples", num_examples, minimum=2)
     check_nonnegative("noise", noise)
     check_range("factor", factor, low=0.0, high=1.0, low_inclusive=False, high_inclusive=False)
-    dtype = _dtype(dtype)
+    return _circles(key, noise, factor, n=n, dtype=_static_dtype(dtype))
+
+
+@functools.partial(jax.jit, static_argnames=("n", "dtype"))
+def _circles(key, noise, factor, *, n, dtype):
     k_t, k_eps = jax.random.split(key)
     label = _class_of_each_example(n, 2)
     t = jax.random.uniform(k_t, (n,), dtype, maxval=2 * math.pi)
@@ -184,7 +210,11 @@ def spirals(
     k = check_int("num_classes", num_classes, minimum=2, maximum=n)
     check_positive("turns", turns)
     check_nonnegative("noise", noise)
-    dtype = _dtype(dtype)
+    return _spirals(key, turns, noise, n=n, k=k, dtype=_static_dtype(dtype))
+
+
+@functools.partial(jax.jit, static_argnames=("n", "k", "dtype"))
+def _spirals(key, turns, noise, *, n, k, dtype):
     k_r, k_eps = jax.random.split(key)
     label = _class_of_each_example(n, k)
     r = jax.random.uniform(k_r, (n,), dtype)
@@ -224,18 +254,24 @@ def blobs(
     """
     n = check_int("num_examples", num_examples, minimum=1)
     check_nonnegative("std", std)
-    dtype = _dtype(dtype)
-    k_c, k_eps = jax.random.split(key)
+    dtype = _static_dtype(dtype)
     if isinstance(centers, (int, np.integer)) and not isinstance(centers, bool):
         count = check_int("centers", centers, minimum=1, maximum=n)
         d = check_int("num_features", num_features, minimum=1)
         check_positive("box", box)
+        return _blobs(key, None, box, std, n=n, count=count, d=d, dtype=dtype)
+    check_ndim("centers", centers, 2)
+    check_range("centers", centers)
+    count, d = np.shape(centers)
+    check_int("the number of centers", count, minimum=1, maximum=n)
+    return _blobs(key, jnp.asarray(centers, dtype), box, std, n=n, count=count, d=d, dtype=dtype)
+
+
+@functools.partial(jax.jit, static_argnames=("n", "count", "d", "dtype"))
+def _blobs(key, means, box, std, *, n, count, d, dtype):
+    k_c, k_eps = jax.random.split(key)
+    if means is None:  # static: the caller asked for random centres
         means = jax.random.uniform(k_c, (count, d), dtype, minval=-box, maxval=box)
-    else:
-        check_ndim("centers", centers, 2)
-        check_range("centers", centers)
-        means = jnp.asarray(centers, dtype)
-        count = check_int("the number of centers", means.shape[0], minimum=1, maximum=n)
     label = _class_of_each_example(n, count)
-    x = means[label] + std * jax.random.normal(k_eps, (n, means.shape[1]), dtype)
+    x = means[label] + std * jax.random.normal(k_eps, (n, d), dtype)
     return Dataset(x=x.astype(dtype), y=label)

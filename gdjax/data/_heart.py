@@ -19,6 +19,7 @@ from importlib import resources
 from typing import Any, Literal, NamedTuple
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 
 from gdjax._checks import check_choice
@@ -157,14 +158,16 @@ def load_heart_split(
         check_choice("standardize", standardize, ("numeric", "all"))
     data = load_heart(dtype=dtype)
     split = train_test_split_indices(as_key(key), data.x.shape[0], test_fraction=test_fraction)
-    x_train, x_test = data.x[split.train], data.x[split.test]
+    # Gather on the host: 303 rows, and no per-shape compilation for eager callers.
+    x, y = np.asarray(data.x), np.asarray(data.y)
+    train, test = np.asarray(split.train), np.asarray(split.test)
     columns = {"numeric": range(len(HEART_NUMERIC)), "all": None, "none": ()}[standardize]
-    stats = fit_standardizer(x_train, columns=columns)
+    stats = fit_standardizer(x[train], columns=columns)
     return HeartSplit(
-        x_train=stats.apply(x_train),
-        y_train=data.y[split.train],
-        x_test=stats.apply(x_test),
-        y_test=data.y[split.test],
+        x_train=stats.apply(x[train]),
+        y_train=jnp.asarray(y[train]),
+        x_test=stats.apply(x[test]),
+        y_test=jnp.asarray(y[test]),
         feature_names=data.feature_names,
         standardizer=stats,
         train_index=split.train,

@@ -10,6 +10,7 @@ natural thing to do.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Sequence
 from typing import Any, NamedTuple
@@ -77,10 +78,15 @@ def train_test_split_indices(
     n_train, _ = split_sizes(num_examples, test_fraction)
     if not isinstance(shuffle, bool):
         raise ValueError(f"shuffle must be a bool; got {shuffle!r}.")
-    if shuffle:
-        order = jax.random.permutation(as_key(key), num_examples).astype(jnp.int32)
+    return _split_indices(as_key(key) if shuffle else None, n=int(num_examples), n_train=n_train)
+
+
+@functools.partial(jax.jit, static_argnames=("n", "n_train"))
+def _split_indices(key: jax.Array | None, *, n: int, n_train: int) -> Split:
+    if key is None:
+        order = jnp.arange(n, dtype=jnp.int32)
     else:
-        order = jnp.arange(num_examples, dtype=jnp.int32)
+        order = jax.random.permutation(key, n).astype(jnp.int32)
     return Split(train=order[:n_train], test=order[n_train:])
 
 
@@ -129,11 +135,32 @@ class Standardizer(NamedTuple):
 
     def apply(self, x: jax.Array) -> jax.Array:
         """``(x - mean) / scale``, in the dtype of the statistics."""
-        return (jnp.asarray(x, self.mean.dtype) - self.mean) / self.scale
+        return _apply(x, self.mean, self.scale)
 
     def invert(self, z: jax.Array) -> jax.Array:
         """``z * scale + mean``: back to the original units."""
-        return jnp.asarray(z, self.mean.dtype) * self.scale + self.mean
+        return _invert(z, self.mean, self.scale)
+
+
+@jax.jit
+def _apply(x: jax.Array, mean: jax.Array, scale: jax.Array) -> jax.Array:
+    return (jnp.asarray(x, mean.dtype) - mean) / scale
+
+
+@jax.jit
+def _invert(z: jax.Array, mean: jax.Array, scale: jax.Array) -> jax.Array:
+    return jnp.asarray(z, mean.dtype) * scale + mean
+
+
+@functools.partial(jax.jit, static_argnames=("dtype",))
+def _fit(x: jax.Array, chosen: jax.Array, *, dtype: Any) -> Standardizer:
+    x = jnp.asarray(x, dtype)
+    shifted = x - x[0]
+    mean_shift = jnp.mean(shifted, axis=0)
+    std = jnp.sqrt(jnp.mean((shifted - mean_shift) ** 2, axis=0))
+    mean = jnp.where(chosen, x[0] + mean_shift, jnp.zeros((), dtype))
+    scale = jnp.where(chosen & (std > 0), std, jnp.ones((), dtype))
+    return Standardizer(mean=mean, scale=scale)
 
 
 def fit_standardizer(x: Any, *, columns: Sequence[int] | None = None, dtype: Any = None) -> Standardizer:
@@ -158,24 +185,22 @@ def fit_standardizer(x: Any, *, columns: Sequence[int] | None = None, dtype: Any
     """
     check_ndim("x", x, (1, 2))
     check_finite_array("x", x)
-    x = jnp.asarray(x)
-    if x.shape[0] < 1:
+    if not hasattr(x, "dtype"):
+        x = np.asarray(x)
+    shape = np.shape(x)
+    if shape[0] < 1:
         raise ValueError("x must have at least one row.")
     if dtype is None:
         dtype = x.dtype if jnp.issubdtype(x.dtype, jnp.floating) else jnp.result_type(float)
-    x = x.astype(dtype)
-    shifted = x - x[0]
-    mean_shift = jnp.mean(shifted, axis=0)
-    std = jnp.sqrt(jnp.mean((shifted - mean_shift) ** 2, axis=0))
-    mean = x[0] + mean_shift
-    scale = jnp.where(std > 0, std, jnp.ones_like(std))
-    if columns is not None:
-        d = 1 if x.ndim == 1 else x.shape[1]
+    elif not jnp.issubdtype(dtype, jnp.floating):
+        raise ValueError(f"dtype must be a floating dtype; got {dtype!r}.")
+    d = 1 if len(shape) == 1 else shape[1]
+    if columns is None:
+        chosen = np.ones(d, dtype=bool)
+    else:
         chosen = np.zeros(d, dtype=bool)
         for c in columns:
             chosen[check_int("columns entry", c, minimum=-d, maximum=d - 1)] = True
-        if x.ndim == 1:
-            chosen = chosen[0]
-        mean = jnp.where(chosen, mean, jnp.zeros_like(mean))
-        scale = jnp.where(chosen, scale, jnp.ones_like(scale))
-    return Standardizer(mean=mean, scale=scale)
+    if len(shape) == 1:
+        chosen = chosen[0]
+    return _fit(x, chosen, dtype=np.dtype(dtype))

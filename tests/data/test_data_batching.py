@@ -79,9 +79,9 @@ def test_shuffled_order_is_jax_permutation_of_the_key():
     np.testing.assert_array_equal(batches.indices, expected)
 
 
-@settings(max_examples=25, deadline=None)
+@settings(max_examples=15, deadline=None)
 @given(
-    n=st.integers(1, 40),
+    n=st.integers(1, 16),
     b_frac=st.floats(0.0, 1.0),
     remainder=st.sampled_from(["drop", "pad"]),
     seed=st.integers(0, 2**31 - 1),
@@ -188,12 +188,13 @@ def test_masked_mean_is_mean_of_real_entries():
 def test_masked_mean_over_padded_epoch_sums_each_example_once():
     values = jnp.arange(10.0) ** 2
     batches = epoch_batches(KEY, 10, 4, remainder="pad")
-    sizes = batches.mask.sum(axis=1)
-    total = sum(
-        float(masked_mean(values[batches.indices[t]], batches.mask[t])) * int(sizes[t])
-        for t in range(batches.indices.shape[0])
-    )
-    assert total == pytest.approx(float(values.sum()))
+    means = jax.vmap(masked_mean)(values[batches.indices], batches.mask)
+    np.testing.assert_allclose(means[:2], values[batches.indices[:2]].mean(axis=1), rtol=1e-6)
+    # The last batch holds 2 real examples: its mean is over those two only.
+    last = np.asarray(values[batches.indices[2, :2]])
+    assert float(means[2]) == pytest.approx(last.mean())
+    sizes = np.asarray(batches.mask.sum(axis=1))
+    assert float(np.dot(means, sizes)) == pytest.approx(float(values.sum()))
 
 
 def test_masked_mean_blocks_nan_in_padding_and_its_gradient():
