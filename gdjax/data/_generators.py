@@ -64,7 +64,7 @@ def admissions(
 
 
 @functools.partial(jax.jit, static_argnames=("n", "dtype"))
-def _admissions(key, label_noise, low, high, *, n, dtype):
+def _admissions(key: jax.Array, label_noise: Any, low: Any, high: Any, *, n: int, dtype: np.dtype) -> Dataset:
     k_x, k_flip = jax.random.split(key)
     x = jax.random.uniform(k_x, (n, 2), dtype, minval=low, maxval=high)
     score = ADMISSIONS_WEIGHTS[0] * x[:, 0] + ADMISSIONS_WEIGHTS[1] * x[:, 1] + ADMISSIONS_BIAS
@@ -112,7 +112,9 @@ def linear_regression(
 
 
 @functools.partial(jax.jit, static_argnames=("n", "dtype"))
-def _linear_regression(key, w, bias, noise, x_scale, *, n, dtype):
+def _linear_regression(
+    key: jax.Array, w: jax.Array, bias: Any, noise: Any, x_scale: Any, *, n: int, dtype: np.dtype
+) -> Dataset:
     k_x, k_eps = jax.random.split(key)
     x = x_scale * jax.random.normal(k_x, (n, w.shape[0]), dtype)
     y = x @ w + bias + noise * jax.random.normal(k_eps, (n,), dtype)
@@ -144,7 +146,7 @@ def two_moons(key: jax.Array, num_examples: int = 100, *, noise: float = 0.1, dt
 
 
 @functools.partial(jax.jit, static_argnames=("n", "dtype"))
-def _two_moons(key, noise, *, n, dtype):
+def _two_moons(key: jax.Array, noise: Any, *, n: int, dtype: np.dtype) -> Dataset:
     k_t, k_eps = jax.random.split(key)
     label = _class_of_each_example(n, 2)
     t = jax.random.uniform(k_t, (n,), dtype, maxval=math.pi)
@@ -175,7 +177,7 @@ def circles(
 
 
 @functools.partial(jax.jit, static_argnames=("n", "dtype"))
-def _circles(key, noise, factor, *, n, dtype):
+def _circles(key: jax.Array, noise: Any, factor: Any, *, n: int, dtype: np.dtype) -> Dataset:
     k_t, k_eps = jax.random.split(key)
     label = _class_of_each_example(n, 2)
     t = jax.random.uniform(k_t, (n,), dtype, maxval=2 * math.pi)
@@ -214,7 +216,7 @@ def spirals(
 
 
 @functools.partial(jax.jit, static_argnames=("n", "k", "dtype"))
-def _spirals(key, turns, noise, *, n, k, dtype):
+def _spirals(key: jax.Array, turns: Any, noise: Any, *, n: int, k: int, dtype: np.dtype) -> Dataset:
     k_r, k_eps = jax.random.split(key)
     label = _class_of_each_example(n, k)
     r = jax.random.uniform(k_r, (n,), dtype)
@@ -268,7 +270,9 @@ def blobs(
 
 
 @functools.partial(jax.jit, static_argnames=("n", "count", "d", "dtype"))
-def _blobs(key, means, box, std, *, n, count, d, dtype):
+def _blobs(
+    key: jax.Array, means: jax.Array | None, box: Any, std: Any, *, n: int, count: int, d: int, dtype: np.dtype
+) -> Dataset:
     k_c, k_eps = jax.random.split(key)
     if means is None:  # static: the caller asked for random centres
         means = jax.random.uniform(k_c, (count, d), dtype, minval=-box, maxval=box)

@@ -15,6 +15,7 @@ present in the file (sex 2, cp 5, fbs 2, restecg 3, exang 2, ca 4, thal 5).
 
 from __future__ import annotations
 
+import functools
 from importlib import resources
 from typing import Any, Literal, NamedTuple
 
@@ -45,7 +46,8 @@ def _resource_text(name: str) -> str:
     return resources.files("gdjax.data").joinpath(name).read_text(encoding="utf-8")
 
 
-def _heart_raw() -> _Raw:
+@functools.lru_cache(maxsize=1)
+def _heart_raw() -> _Raw:  # parsed once; never handed out, so never mutated
     return _parse(_resource_text("heart.csv"), "gdjax.data/heart.csv", names=None, delimiter=",")
 
 

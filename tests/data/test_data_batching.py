@@ -188,7 +188,7 @@ def test_masked_mean_is_mean_of_real_entries():
 def test_masked_mean_over_padded_epoch_sums_each_example_once():
     values = jnp.arange(10.0) ** 2
     batches = epoch_batches(KEY, 10, 4, remainder="pad")
-    means = jax.vmap(masked_mean)(values[batches.indices], batches.mask)
+    means = jax.jit(jax.vmap(masked_mean))(values[batches.indices], batches.mask)
     np.testing.assert_allclose(means[:2], values[batches.indices[:2]].mean(axis=1), rtol=1e-6)
     # The last batch holds 2 real examples: its mean is over those two only.
     last = np.asarray(values[batches.indices[2, :2]])
