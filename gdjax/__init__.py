@@ -8,7 +8,7 @@ The subpackages ``gdjax.models``, ``gdjax.losses``, ``gdjax.metrics``,
 ``gdjax.activations`` hold the course's formulas, one concept a module.
 """
 
-from gdjax import activations, losses, metrics, models
+from gdjax import activations, data, losses, metrics, models
 from gdjax.gradcheck import gradient_error
 from gdjax.models import Model, count_params
 
@@ -18,6 +18,7 @@ __all__ = [
     "Model",
     "activations",
     "count_params",
+    "data",
     "gradient_error",
     "losses",
     "metrics",
