@@ -1,19 +1,20 @@
 """Scaling by the learning rate, and reading the rate in force from a state.
 
-:func:`scale_by_learning_rate` keeps the learning rate *in its state*: the
+:func:`scale_by_learning_rate` records the learning rate *in its state*: the
 state is ``ScaleByLearningRateState(count, learning_rate)`` where ``count`` is
 the number of updates applied so far and ``learning_rate`` is the rate the
-*next* update applies, i.e. ``schedule(count)`` for a schedule or the constant.
-So the rate in force can be read from any optimizer state, without the
-optimizer or its schedule, by :func:`current_learning_rate`; under ``vmap``
-over learning rates it is read per member. The training engine records it per
-epoch: read it from the state at the start of an epoch to get the rate that
-epoch's first step uses.
+*next* update applies, i.e. ``schedule(count)`` for a schedule, or the
+constant. So the rate in force can be read from any optimizer state, without
+the optimizer or its schedule, by :func:`current_learning_rate`; under
+``vmap`` over learning rates it is read per member. The training engine
+records it per epoch: read it from the state at the start of an epoch to get
+the rate that epoch's first step uses.
 
-Because the update reads the rate from the state, a constant rate can also be
-changed by replacing it in the state (``state._replace(learning_rate=...)``)
-without rebuilding or recompiling anything; with a schedule, each update
-overwrites it with ``schedule(count + 1)``.
+The record is never an input of the update: the update applies the rate the
+transformation was built with (the constant, or ``schedule(count)``). So an
+optimizer rebuilt inside a jitted step with a new (traced) learning rate
+applies that rate to an old state, with no recompilation, and the record
+follows after the step.
 """
 
 from __future__ import annotations
@@ -79,13 +80,13 @@ def scale_by_learning_rate(
 
     def update_fn(updates, state, params=None):
         del params
-        rate = state.learning_rate
+        rate = rate_at(state.count)
         step = -rate if flip_sign else rate
         updates = jax.tree.map(lambda g: _hyper.cast_like(step, g) * g, updates)
         count = safe_increment(state.count)
-        if schedule is not None:
-            rate = jnp.asarray(schedule(count), rate.dtype)
-        return updates, ScaleByLearningRateState(count, rate)
+        # Keep the record's dtype (a scan carry must not change type).
+        record = jnp.asarray(rate_at(count), state.learning_rate.dtype)
+        return updates, ScaleByLearningRateState(count, record)
 
     return GradientTransformation(init_fn, update_fn)
 
