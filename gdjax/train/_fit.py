@@ -186,6 +186,10 @@ def fit(
             raise ValueError(f"{name} must be a bool; got {flag!r}.")
     if callback is not None and not callable(callback):
         raise ValueError(f"callback must be callable or None; got {callback!r}.")
+    if chunk_epochs is None:
+        reporting = progress or checkpoint is not None or callback is not None
+        chunk_epochs = math.ceil(config.epochs / DEFAULT_CHUNKS) if reporting else config.epochs
+    chunk_epochs = check_int("chunk_epochs", chunk_epochs, minimum=1)
     key = _as_key(key)
     n = _check_data("train_data", train_data)
     if batch_size is not None and batch_size > n:
@@ -218,11 +222,6 @@ def fit(
     # before any compilation (and is cached with the jitted function).
     like = jax.eval_shape(init_fn, params, key, train_data, validation_data, hyperparams)
     steps_per_epoch = _steps_per_epoch(config, n)
-
-    if chunk_epochs is None:
-        reporting = progress or checkpoint is not None or callback is not None
-        chunk_epochs = math.ceil(config.epochs / DEFAULT_CHUNKS) if reporting else config.epochs
-    chunk_epochs = check_int("chunk_epochs", chunk_epochs, minimum=1)
 
     fingerprint = _fingerprint(config, key, n, n_val, like)
     state = None

@@ -158,11 +158,10 @@ def _jitted(fun: Any, optimizer: Any, max_steps: int) -> Callable[..., MinimizeR
 def _minimize(fun, optimizer, max_steps, x0, tol, xtol, ftol, max_norm, hyperparams) -> MinimizeResult:
     transformation = build_transformation(optimizer, hyperparams)
 
-    def value_and_grad(x):
-        value, grad = jax.value_and_grad(fun)(x)
-        if jnp.shape(value) != ():
-            raise ValueError(f"fun must return a scalar; got an array of shape {jnp.shape(value)}.")
-        return value, grad
+    shape = jax.eval_shape(fun, x0).shape
+    if shape != ():
+        raise ValueError(f"fun must return a scalar; got an array of shape {shape}.")
+    value_and_grad = jax.value_and_grad(fun)
 
     value0, grad0 = value_and_grad(x0)
     rows = max_steps + 1

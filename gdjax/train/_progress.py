@@ -23,6 +23,9 @@ class ProgressBar:
             disable=not enabled,
             dynamic_ncols=True,
             leave=True,
+            # Chunks are coarse (a handful per run): show every one.
+            mininterval=0.0,
+            miniters=1,
         )
         self._done = initial
 
