@@ -10,12 +10,23 @@ optimizer, epochs, batch size, metrics, early stopping, ...) and returns a
 
 They have no Python side effects and branch on no traced value, so they can be
 ``jit``-ed, ``vmap``-ed over initial parameters, keys, data or
-hyperparameters, and sharded. Everything of a training happens inside them:
-shuffling (a fresh permutation per epoch from ``fold_in(key, epoch)``), every
-step of every epoch (``lax.scan``), evaluation, early stopping with restoring
-of the best parameters, and divergence detection; the epoch loop is a
-``lax.while_loop`` that ends at ``until``, at an early stop or at a
-divergence.
+hyperparameters, and sharded; the history arrays are in ``state.history``.
+Everything of a training happens inside them: shuffling, every step of every
+epoch (``lax.scan``), evaluation, early stopping with restoring of the best
+parameters, and divergence detection; the epoch loop is a ``lax.while_loop``
+that ends at ``until``, at an early stop or at a divergence.
+
+Randomness: epoch ``e`` splits ``fold_in(key, e)`` into a shuffling key (the
+permutation of :func:`gdjax.data.epoch_batches`) and a key split once more
+into one key per step for a loss that takes one (dropout).
+
+Example, eight restarts and three learning rates in one compiled program::
+
+    trainer = make_trainer(loss, lambda lr: gdjax.optim.adam(lr), epochs=50, batch_size=32)
+    restarts = jax.vmap(trainer.train, in_axes=(0, 0, None, None, None))
+    sweep = jax.jit(jax.vmap(restarts, in_axes=(None, None, None, None, 0)))
+    states = sweep(jax.vmap(model.init)(init_keys), shuffle_keys, train, val, jnp.array([1e-3, 3e-3, 1e-2]))
+    states.history.val_loss  # [3, 8, 50]
 
 Because the key of epoch ``e`` depends only on ``(key, e)`` and the state
 carries everything else, running epochs ``[0, a)`` then ``[a, b)`` executes
@@ -32,9 +43,9 @@ gradient descent.
 
 Divergence: a step whose objective is not finite, or whose update would make
 a parameter non-finite (as any non-finite gradient does with the usual
-optimizers), is not applied; the parameters and
-optimizer state are frozen from then on, ``diverged`` is set with the 0-based
-index of that step, and the epoch loop ends after the current epoch.
+optimizers), is not applied; the parameters and optimizer state are frozen
+from then on, ``diverged`` is set with the 0-based index of that step, and the
+epoch loop ends after the current epoch.
 """
 
 from __future__ import annotations
