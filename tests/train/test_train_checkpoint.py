@@ -7,7 +7,6 @@ import zipfile
 import jax
 import jax.numpy as jnp
 import numpy as np
-import optax
 import pytest
 
 import gdjax.optim as optim

@@ -1,6 +1,5 @@
 """Progress bars, callbacks, learning-rate records and learning-curve plots."""
 
-import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
