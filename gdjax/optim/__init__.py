@@ -20,7 +20,18 @@ Transforms: :func:`scale`, :func:`scale_by_learning_rate`, :func:`trace`,
 Wrappers: :func:`masked`, :func:`partition` (parameter groups),
 :func:`apply_if_finite`. Optimizers: :func:`sgd`, :func:`adagrad`,
 :func:`rmsprop`, :func:`adam`, :func:`adamw` (and :func:`nadam`,
-:func:`nadamw`). Schedules: see ``_schedules``.
+:func:`nadamw`). Schedules (``count -> value``, jittable, constants may be
+traced): :func:`constant_schedule`, :func:`piecewise_constant_schedule`,
+:func:`step_decay_schedule`, :func:`exponential_decay`,
+:func:`natural_exp_decay`, :func:`inverse_time_decay`,
+:func:`polynomial_schedule`, :func:`linear_schedule`,
+:func:`cosine_decay_schedule`, :func:`warmup_constant_schedule`,
+:func:`warmup_cosine_decay_schedule`, :func:`linear_warmup`,
+:func:`join_schedules`, :func:`per_epoch` (epochs to steps) and
+:func:`linear_scaling_rule`.
+
+The learning rate in force is recorded in the optimizer state by
+:func:`scale_by_learning_rate` and read with :func:`current_learning_rate`.
 """
 
 from gdjax.optim._alias import adagrad, adam, adamw, nadam, nadamw, rmsprop, sgd

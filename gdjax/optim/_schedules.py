@@ -327,13 +327,21 @@ def warmup_cosine_decay_schedule(
 ) -> Schedule:
     r"""Linear warmup to :math:`v_p` over :math:`W` steps, then cosine decay to :math:`v_1`.
 
+    .. math::
+
+        v(t) = \begin{cases} v_0 + \frac{t}{W}(v_p - v_0) & t < W \\
+        v_1 + (v_p - v_1) \left(\tfrac12\left(1 + \cos \frac{\pi \min(t - W, D - W)}{D - W}\right)\right)^p
+        & t \ge W \end{cases}
+
     ``decay_steps`` :math:`D > W` is the total length, warmup included: the
-    cosine runs over :math:`D - W` steps.
+    cosine runs over :math:`D - W` steps (Optax's convention).
     """
+    _value("init_value", init_value)
     _value("peak_value", peak_value)
     _value("end_value", end_value)
     _steps("warmup_steps", warmup_steps)
     _steps("decay_steps", decay_steps)
+    check_scalar("exponent", exponent, "positive")
     if not (_checks.is_traced(decay_steps) or _checks.is_traced(warmup_steps)) and decay_steps <= warmup_steps:
         raise ValueError(
             f"decay_steps must be > warmup_steps ({warmup_steps}), it includes the warmup; got {decay_steps}."

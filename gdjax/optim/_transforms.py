@@ -16,7 +16,6 @@ import jax.numpy as jnp
 from gdjax.optim import _hyper
 from gdjax.optim._base import (
     NO_PARAMS_MSG,
-    EmptyState,
     GradientTransformation,
     Params,
     PyTree,
@@ -512,24 +511,3 @@ def clip_by_global_norm(max_norm: jax.typing.ArrayLike) -> GradientTransformatio
 
     return GradientTransformation(init_empty_state, update_fn)
 
-
-__all__ = [
-    "EmptyState",
-    "ScaleByAdagradState",
-    "ScaleByAdamState",
-    "ScaleByRmsState",
-    "ScaleByScheduleState",
-    "TraceState",
-    "AddDecayedWeightsState",
-    "add_decayed_weights",
-    "clip",
-    "clip_by_global_norm",
-    "global_norm",
-    "scale",
-    "scale_by_adagrad",
-    "scale_by_adam",
-    "scale_by_rms",
-    "scale_by_rss",
-    "scale_by_schedule",
-    "trace",
-]
