@@ -2,7 +2,8 @@
 
 :func:`scale_by_learning_rate` records the learning rate *in its state*: the
 state is ``ScaleByLearningRateState(count, learning_rate)`` where ``count`` is
-the number of updates applied so far and ``learning_rate`` is the rate the
+the number of updates applied so far (for a schedule) and ``learning_rate``
+is the rate the
 *next* update applies, i.e. ``schedule(count)`` for a schedule, or the
 constant. So the rate in force can be read from any optimizer state, without
 the optimizer or its schedule, by :func:`current_learning_rate`; under
@@ -39,11 +40,12 @@ class ScaleByLearningRateState(NamedTuple):
     """State of :func:`scale_by_learning_rate`.
 
     Attributes:
-      count: int32 number of updates applied so far (saturating).
+      count: int32 number of updates applied so far (saturating), for a
+        schedule; ``None`` for a constant rate, which needs no count.
       learning_rate: the (positive) learning rate the next update applies.
     """
 
-    count: jax.Array
+    count: jax.Array | None
     learning_rate: jax.Array
 
 
@@ -69,23 +71,24 @@ def scale_by_learning_rate(
     _hyper.check_scalar_or_schedule("learning_rate", learning_rate, "positive")
     schedule = learning_rate if callable(learning_rate) else None
 
-    def rate_at(count):
-        return schedule(count) if schedule is not None else learning_rate
-
     def init_fn(params):
         del params
-        count = zero_count()
-        rate = rate_at(count)
+        count = zero_count() if schedule is not None else None
+        rate = schedule(count) if schedule is not None else learning_rate
         return ScaleByLearningRateState(count, jnp.asarray(rate, _hyper.float_dtype(rate)))
 
     def update_fn(updates, state, params=None):
         del params
-        rate = rate_at(state.count)
+        if schedule is None:
+            rate, count, record = learning_rate, None, learning_rate
+        else:
+            rate = schedule(state.count)
+            count = safe_increment(state.count)
+            record = schedule(count)
         step = -rate if flip_sign else rate
         updates = jax.tree.map(lambda g: _hyper.cast_like(step, g) * g, updates)
-        count = safe_increment(state.count)
         # Keep the record's dtype (a scan carry must not change type).
-        record = jnp.asarray(rate_at(count), state.learning_rate.dtype)
+        record = jnp.asarray(record, state.learning_rate.dtype)
         return updates, ScaleByLearningRateState(count, record)
 
     return GradientTransformation(init_fn, update_fn)

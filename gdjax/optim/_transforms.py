@@ -16,6 +16,7 @@ import jax.numpy as jnp
 from gdjax.optim import _hyper
 from gdjax.optim._base import (
     NO_PARAMS_MSG,
+    EmptyState,
     GradientTransformation,
     Params,
     PyTree,
@@ -98,11 +99,13 @@ class TraceState(NamedTuple):
     """State of :func:`trace`.
 
     Attributes:
-      count: int32 number of updates applied (tells the first step, for dampening).
+      count: int32 number of updates applied, which tells the first step for
+        dampening; ``None`` when ``dampening`` is the number 0 (no first-step
+        rule then).
       trace: the momentum buffer :math:`b_t`.
     """
 
-    count: jax.Array
+    count: jax.Array | None
     trace: PyTree
 
 
@@ -143,23 +146,30 @@ def trace(
     nesterov = _hyper.check_bool("nesterov", nesterov)
     accumulator_dtype = _hyper.check_dtype("accumulator_dtype", accumulator_dtype)
 
+    # Undamped (the default, a Python 0): b_t = g_t + mu b_{t-1} needs no step count.
+    # Any other value, traced ones included, keeps a count for the first-step rule.
+    undamped = isinstance(dampening, (int, float)) and dampening == 0
+
     def init_fn(params):
-        return TraceState(zero_count(), _zeros(params, accumulator_dtype))
+        return TraceState(None if undamped else zero_count(), _zeros(params, accumulator_dtype))
 
     def update_fn(updates, state, params=None):
         del params
-        # The first buffer is the raw gradient (PyTorch); afterwards it is damped.
-        keep = jnp.where(state.count == 0, 1, 1 - _hyper.scalar(dampening))
-        new_trace = jax.tree.map(
-            lambda g, b: cast(keep, g) * g + cast(decay, g) * b, updates, state.trace
-        )
+        if undamped:
+            new_trace = jax.tree.map(lambda g, b: g + cast(decay, g) * b, updates, state.trace)
+            count = None
+        else:
+            # The first buffer is the raw gradient (PyTorch); afterwards it is damped.
+            keep = jnp.where(state.count == 0, 1, 1 - _hyper.scalar(dampening))
+            new_trace = jax.tree.map(
+                lambda g, b: cast(keep, g) * g + cast(decay, g) * b, updates, state.trace
+            )
+            count = safe_increment(state.count)
         if nesterov:
             updates = jax.tree.map(lambda g, b: g + cast(decay, g) * b, updates, new_trace)
         else:
             updates = new_trace
-        return updates, TraceState(
-            safe_increment(state.count), _cast_tree(new_trace, accumulator_dtype)
-        )
+        return updates, TraceState(count, _cast_tree(new_trace, accumulator_dtype))
 
     return GradientTransformation(init_fn, update_fn)
 
@@ -230,12 +240,12 @@ class ScaleByRmsState(NamedTuple):
     """State of :func:`scale_by_rms`.
 
     Attributes:
-      count: int32 number of updates applied (for the bias correction).
+      count: int32 number of updates applied when ``bias_correction``, else ``None``.
       nu: EMA of squared gradients.
       mu: EMA of gradients when ``centered``, else ``None``.
     """
 
-    count: jax.Array
+    count: jax.Array | None
     nu: PyTree
     mu: PyTree | None
 
@@ -286,7 +296,8 @@ def scale_by_rms(
 
     def init_fn(params):
         nu = jax.tree.map(lambda p: jnp.full_like(p, initial_scale), params)
-        return ScaleByRmsState(zero_count(), nu, _zeros(params) if centered else None)
+        count = zero_count() if bias_correction else None
+        return ScaleByRmsState(count, nu, _zeros(params) if centered else None)
 
     def update_fn(updates, state, params=None):
         del params
@@ -299,7 +310,7 @@ def scale_by_rms(
             mu = jax.tree.map(
                 lambda g, m: cast(1 - rho, g) * g + cast(rho, g) * m, updates, state.mu
             )
-        count = safe_increment(state.count)
+        count = safe_increment(state.count) if bias_correction else None
         nu_hat = _bias_correction(nu, rho, count) if bias_correction else nu
         if centered:
             mu_hat = _bias_correction(mu, rho, count) if bias_correction else mu
@@ -410,7 +421,10 @@ def scale_by_adam(
 
 
 class AddDecayedWeightsState(NamedTuple):
-    """State of :func:`add_decayed_weights`: int32 number of updates (for a scheduled decay)."""
+    """State of :func:`add_decayed_weights` with a scheduled decay: the int32 number of updates.
+
+    (A constant decay is stateless: its state is an :class:`EmptyState`.)
+    """
 
     count: jax.Array
 
@@ -438,14 +452,18 @@ def add_decayed_weights(
 
     def init_fn(params):
         del params
-        return AddDecayedWeightsState(zero_count())
+        return AddDecayedWeightsState(zero_count()) if schedule is not None else EmptyState()
 
     def update_fn(updates, state, params=None):
         if params is None:
             raise ValueError(NO_PARAMS_MSG)
-        decay = schedule(state.count) if schedule is not None else weight_decay
+        if schedule is None:
+            decay = weight_decay
+        else:
+            decay = schedule(state.count)
+            state = AddDecayedWeightsState(safe_increment(state.count))
         updates = jax.tree.map(lambda g, p: g + cast(decay, g) * p, updates, params)
-        return updates, AddDecayedWeightsState(safe_increment(state.count))
+        return updates, state
 
     transform = GradientTransformation(init_fn, update_fn)
     return transform if mask is None else masked(transform, mask)

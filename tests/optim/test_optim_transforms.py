@@ -67,7 +67,7 @@ def test_safe_increment_saturates():
 
 
 def test_counters_are_int32_and_saturate_inside_adam():
-    opt = optim.adam(0.1)
+    opt = optim.adam(optim.exponential_decay(0.1, 10, 0.5))
     state = opt.init(jnp.ones(2))
     assert state[0].count.dtype == jnp.int32 and state[1].count.dtype == jnp.int32
     top = jnp.asarray(jnp.iinfo(jnp.int32).max, jnp.int32)
@@ -127,6 +127,15 @@ def test_trace_dampening_is_pytorch_style():
     b3 = mu * b2 + (1 - d) * G1
     for out, b in zip(outs, [b1, b2, b3]):
         np.testing.assert_allclose(out, b, rtol=1e-6)
+
+
+def test_trace_dampening_zero_as_an_array_is_the_default():
+    # The number 0 needs no step count; a (possibly traced) array 0 keeps one, same values.
+    default, _ = run(optim.trace(0.9), [G1, G2, G1])
+    as_array, state = run(optim.trace(0.9, dampening=jnp.float32(0.0)), [G1, G2, G1])
+    assert int(state.count) == 3 and run(optim.trace(0.9), [G1])[1].count is None
+    for a, b in zip(default, as_array):
+        np.testing.assert_array_equal(a, b)
 
 
 def test_trace_accumulator_dtype():
