@@ -2,10 +2,9 @@
 
 :func:`scale_by_learning_rate` records the learning rate *in its state*: the
 state is ``ScaleByLearningRateState(count, learning_rate)`` where ``count`` is
-the number of updates applied so far (for a schedule) and ``learning_rate``
-is the rate the
-*next* update applies, i.e. ``schedule(count)`` for a schedule, or the
-constant. So the rate in force can be read from any optimizer state, without
+the number of updates applied so far (kept for a schedule, ``None`` for a
+constant) and ``learning_rate`` is the rate the *next* update applies, i.e.
+``schedule(count)`` for a schedule, or the constant. So the rate in force can be read from any optimizer state, without
 the optimizer or its schedule, by :func:`current_learning_rate`; under
 ``vmap`` over learning rates it is read per member. The training engine
 records it per epoch: read it from the state at the start of an epoch to get
