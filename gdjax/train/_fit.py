@@ -161,6 +161,12 @@ def fit(
     Returns:
       A :class:`FitResult`.
 
+    The compiled program is cached per configuration: calling ``fit`` again
+    with the same ``loss_fn``, ``optimizer`` and metric objects and the same
+    options and data shapes reuses it (new data values, initial parameters
+    and keys do not recompile); a fresh ``lambda`` or optimizer object is a
+    new configuration.
+
     Raises:
       ValueError: before compiling, for inconsistent or non-finite data,
         a bad batch size or epoch count, a loss or metric that does not return

@@ -112,6 +112,10 @@ def minimize(
 
     Returns:
       A :class:`MinimizeResult`.
+
+    The compiled program is cached per ``(fun, optimizer, max_steps)``: pass
+    the same function and optimizer objects (not a fresh ``lambda`` each call)
+    to reuse it for new starting points, tolerances and hyperparameters.
     """
     if not callable(fun):
         raise ValueError(f"fun must be callable fun(x) -> scalar; got {fun!r}.")
