@@ -468,8 +468,18 @@ def run_epochs(
     val_data: Data = None,
     hyperparams: Hyperparams = None,
     until: int | jax.Array | None = None,
+    *,
+    fixed_epochs: bool = False,
 ) -> TrainState:
     """Runs epochs from ``state.epoch`` until epoch ``until`` (default: all), an early stop or a divergence.
+
+    ``fixed_epochs=True`` loops over every epoch slot with ``lax.scan``
+    instead of a ``lax.while_loop``, leaving finished trainings unchanged.
+    Results are the same; use it under ``vmap``: there a while loop's
+    per-training exit condition makes its epoch counter batched, so a data
+    order shared by all trainings would be drawn (and gathered) once per
+    training, while the scan's counter stays shared and every training sees
+    the very same mini-batch (one large matrix product for all of them).
 
     ``until`` may be traced: every chunk of epochs runs the same compiled
     program, and ``run(run(s, until=a), until=b)`` is bit-identical to
@@ -485,7 +495,16 @@ def run_epochs(
         return (s.epoch < end) & ~s.diverged & ~s.stopped
 
     body = functools.partial(_epoch, config, layout, transformation, train_data, val_data, hyperparams)
-    return jax.lax.while_loop(keep_going, body, state)
+    if not fixed_epochs:
+        return jax.lax.while_loop(keep_going, body, state)
+
+    def slot(s: TrainState, epoch: jax.Array) -> tuple[TrainState, None]:
+        active = keep_going(s) & (s.epoch == epoch)
+        # The key never changes; keeping it out of the per-training select keeps it shared.
+        new = body(s, epoch)._replace(key=None)
+        return select(active, new, s._replace(key=None))._replace(key=s.key), None
+
+    return jax.lax.scan(slot, state, jnp.arange(config.epochs, dtype=jnp.int32))[0]
 
 
 def train(
@@ -495,10 +514,12 @@ def train(
     train_data: Data,
     val_data: Data = None,
     hyperparams: Hyperparams = None,
+    *,
+    fixed_epochs: bool = False,
 ) -> TrainState:
-    """The whole training: ``run(init(params, key, ...), ...)``."""
+    """The whole training: ``run(init(params, key, ...), ...)`` (``fixed_epochs`` as in :func:`run_epochs`)."""
     state = init_state(config, params, key, train_data, val_data, hyperparams)
-    return run_epochs(config, state, train_data, val_data, hyperparams)
+    return run_epochs(config, state, train_data, val_data, hyperparams, fixed_epochs=fixed_epochs)
 
 
 def _epoch(
@@ -509,9 +530,15 @@ def _epoch(
     val_data: Data,
     hyperparams: Hyperparams,
     state: TrainState,
+    epoch: jax.Array | None = None,
 ) -> TrainState:
-    """One epoch: shuffle, scan the steps, evaluate, early-stop; pure."""
-    shuffle_key, step_key = jax.random.split(jax.random.fold_in(state.key, state.epoch))
+    """One epoch: shuffle, scan the steps, evaluate, early-stop; pure.
+
+    ``epoch`` is the index of this epoch, ``state.epoch`` unless given (the
+    fixed-epoch loop passes its own, unbatched, counter).
+    """
+    epoch = state.epoch if epoch is None else epoch
+    shuffle_key, step_key = jax.random.split(jax.random.fold_in(state.key, epoch))
     if layout.full_batch:
         indices = masks = None
     else:
@@ -566,17 +593,17 @@ def _epoch(
         learning_rate=learning_rate,
         step_loss=losses,
     )
-    history = record_epoch(state.history, state.epoch, values)
+    history = record_epoch(state.history, epoch, values)
 
     stopping, stop = state.early_stopping, jnp.zeros((), bool)
     if config.early_stopping is not None:
         monitored = {"loss": train_loss, "val_loss": val_loss, **metrics}
         monitored.update({f"val_{k}": v for k, v in val_metrics.items()})
         stopping, stop = update_early_stopping(
-            config.early_stopping, stopping, monitored[config.early_stopping.monitor], state.epoch, params
+            config.early_stopping, stopping, monitored[config.early_stopping.monitor], epoch, params
         )
         if config.early_stopping.restore_best:
-            finished = stop | diverged | (state.epoch + 1 >= config.epochs)
+            finished = stop | diverged | (epoch + 1 >= config.epochs)
             restore = finished & (stopping.best_epoch >= 0)
             params = select(restore, stopping.best_params, params)
 
@@ -584,7 +611,7 @@ def _epoch(
         params=params,
         opt_state=opt_state,
         key=state.key,
-        epoch=state.epoch + 1,
+        epoch=epoch + 1,
         step=count,
         diverged=diverged,
         diverged_step=diverged_step,

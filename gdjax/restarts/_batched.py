@@ -1,0 +1,183 @@
+"""Running one pure function over many independent inputs: vmapped, tiled, chunked, sharded.
+
+:func:`map_batched` evaluates ``fn(item, shared)`` for every item of a batch
+(a pytree whose leaves share a leading axis of length ``size``):
+
+- **tiles**: ``tile_size`` items are computed together as one ``vmap`` (one
+  vectorised program: for a shared mini-batch, the first layer of every
+  restart in the tile is a single matrix product);
+- **devices**: a chunk of items is split over every device of a one-axis
+  :class:`jax.sharding.Mesh` (``jax.shard_map``), each device running its
+  tiles one after the other (``lax.map``), the shared arguments replicated;
+- **chunks**: ``chunk_size`` items per compiled call bound the memory; every
+  chunk has the same shape (the last is padded with copies of item 0 whose
+  results are dropped), so one program serves any number of items.
+
+Reproducibility: the program of one tile is the same whatever the chunk size
+and the number of devices, so item ``i``'s result is *bit-identical* across
+chunk sizes and device counts for a given ``tile_size``. (Changing the tile
+size changes the width of XLA's matrix kernels, which may round the last bit
+differently.)
+
+Several processes (``jax.distributed.initialize``): the mesh spans the
+devices of every process, each process passes the same global chunk, and the
+results are gathered on every process.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jax.sharding import Mesh, NamedSharding, PartitionSpec
+
+from gdjax._checks import check_int
+
+AXIS = "restarts"
+
+
+def restart_mesh(devices: Sequence[jax.Device] | None = None) -> Mesh:
+    """A one-axis mesh named ``"restarts"`` over ``devices`` (default: all devices, all processes)."""
+    devices = list(jax.devices() if devices is None else devices)
+    if not devices:
+        raise ValueError("devices must name at least one device; got none.")
+    return Mesh(np.array(devices), (AXIS,))
+
+
+DEFAULT_TILE = 1024
+
+
+def resolve_sizes(size: int, chunk_size: int | None, tile_size: int | None, num_devices: int) -> tuple[int, int]:
+    """``(chunk, tile)``: items per compiled call and per vectorised tile, validated.
+
+    The tile defaults to ``min(size, 1024)``. A chunk holds a whole number of
+    tiles on every device: ``chunk_size`` must be a positive multiple of
+    ``tile_size * num_devices``; None runs everything in one chunk (``size``
+    rounded up to such a multiple).
+    """
+    size = check_int("num_restarts", size, minimum=1)
+    tile = min(size, DEFAULT_TILE) if tile_size is None else check_int("tile_size", tile_size, minimum=1)
+    step = tile * num_devices
+    whole = -(-size // step) * step
+    if chunk_size is None:
+        return whole, tile
+    chunk_size = check_int("chunk_size", chunk_size, minimum=1)
+    if chunk_size % step:
+        raise ValueError(
+            f"chunk_size must be a multiple of tile_size x devices = {tile} x {num_devices} = {step} so every "
+            f"device runs whole tiles; got {chunk_size}."
+        )
+    return min(chunk_size, whole), tile
+
+
+def _gather(tree: Any) -> Any:
+    """Device results as host NumPy arrays, also when they span several processes."""
+    if jax.process_count() > 1:
+        from jax.experimental import multihost_utils
+
+        return multihost_utils.process_allgather(tree, tiled=True)
+    return jax.tree.map(np.asarray, tree)
+
+
+def _chunk(batched: Any, start: int, chunk: int, size: int) -> Any:
+    """Items ``[start, start + chunk)``, padded with item 0 past ``size`` (results dropped)."""
+    index = np.arange(start, start + chunk)
+    index = np.where(index < size, index, 0)
+    return jax.tree.map(lambda leaf: leaf[index], batched)
+
+
+def map_batched(
+    fn: Callable[[Any, Any], Any],
+    batched: Any,
+    shared: Any = None,
+    *,
+    chunk_size: int | None = None,
+    tile_size: int | None = None,
+    devices: Sequence[jax.Device] | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> Any:
+    """``[fn(item, shared) for item in batched]``, stacked, computed as described in the module docs.
+
+    Args:
+      fn: a pure function of one item and the shared arguments.
+      batched: a pytree of arrays (or typed PRNG keys) with a common leading axis.
+      shared: a pytree given whole to every item (replicated on every device).
+      chunk_size: items per compiled call, a multiple of ``tile_size`` times
+        the device count; None for all at once.
+      tile_size: items vectorised together (default ``min(size, 1024)``).
+      devices: the devices to shard over (default: all).
+      progress: called with the number of items finished after each chunk.
+
+    Returns:
+      ``fn``'s outputs as NumPy arrays with a leading axis of length ``size``.
+    """
+    leaves = jax.tree.leaves(batched)
+    if not leaves:
+        raise ValueError("batched must hold at least one array with a leading restart axis; got none.")
+    size = int(np.shape(leaves[0])[0])
+    for leaf in leaves:
+        if np.shape(leaf)[:1] != (size,):
+            raise ValueError(
+                f"every leaf of batched must have the same leading axis ({size}); got shape {np.shape(leaf)}."
+            )
+    mesh = restart_mesh(devices)
+    chunk, tile = resolve_sizes(size, chunk_size, tile_size, mesh.size)
+    run = _compiled(fn, mesh, tile)
+
+    outputs = []
+    for start in range(0, size, chunk):
+        result = _gather(run(_chunk(batched, start, chunk, size), shared))
+        outputs.append(jax.tree.map(lambda leaf: leaf[: min(chunk, size - start)], result))
+        if progress is not None:
+            progress(min(start + chunk, size))
+    if len(outputs) == 1:
+        return outputs[0]
+    return jax.tree.map(lambda *parts: np.concatenate(parts), *outputs)
+
+
+def _compiled(fn: Callable[[Any, Any], Any], mesh: Mesh, tile: int) -> Callable[[Any, Any], Any]:
+    """The program for ``fn``, compiled once per (function, mesh, tile): pass the same ``fn`` object to reuse it."""
+    try:
+        return _compiled_cached(fn, mesh, tile)
+    except TypeError:  # an unhashable callable gets a fresh program
+        return _build(fn, mesh, tile)
+
+
+@functools.lru_cache(maxsize=32)
+def _compiled_cached(fn: Callable[[Any, Any], Any], mesh: Mesh, tile: int) -> Callable[[Any, Any], Any]:
+    return _build(fn, mesh, tile)
+
+
+def _build(fn: Callable[[Any, Any], Any], mesh: Mesh, tile: int) -> Callable[[Any, Any], Any]:
+    """``jit`` of: shard items over the mesh; per device, ``lax.map`` over tiles of ``vmap(fn)``."""
+    vectorised = jax.vmap(fn, in_axes=(0, None))
+
+    def per_device(items, shared):
+        local = jax.tree.leaves(items)[0].shape[0]
+        tiles = jax.tree.map(lambda leaf: leaf.reshape((local // tile, tile) + leaf.shape[1:]), items)
+        out = jax.lax.map(lambda t: vectorised(t, shared), tiles)
+        return jax.tree.map(lambda leaf: leaf.reshape((local,) + leaf.shape[2:]), out)
+
+    sharded = jax.shard_map(
+        per_device, mesh=mesh, in_specs=(PartitionSpec(AXIS), PartitionSpec()), out_specs=PartitionSpec(AXIS),
+        check_vma=False,
+    )
+    items = NamedSharding(mesh, PartitionSpec(AXIS))
+    replicated = NamedSharding(mesh, PartitionSpec())
+    return jax.jit(sharded, in_shardings=(items, replicated), out_shardings=items)
+
+
+def stack_keys(key: jax.Array, count: int) -> jax.Array:
+    """``count`` independent keys from ``key`` (``jax.random.split``), as a batched leaf."""
+    return jax.random.split(key, count)
+
+
+def as_batched_array(name: str, values: Any) -> jnp.ndarray:
+    values = jnp.asarray(values)
+    if values.ndim != 1 or values.shape[0] == 0:
+        raise ValueError(f"{name} must be a non-empty 1-D sequence of values; got shape {values.shape}.")
+    return values
