@@ -2,25 +2,38 @@
 
 Models and losses are pure functions over parameter pytrees; ``gdjax.optim`` is
 our own library of gradient transformations; ``gdjax.fit`` runs a whole
-training as one compiled program.
+training as one compiled program; ``gdjax.restarts`` runs thousands of them at
+once, sharded over every device.
 
-The subpackages ``gdjax.models``, ``gdjax.losses``, ``gdjax.metrics``,
-``gdjax.activations`` hold the course's formulas, one concept a module.
+One concept a module: ``gdjax.models``, ``gdjax.activations``,
+``gdjax.losses``, ``gdjax.metrics``, ``gdjax.data``, ``gdjax.optim``,
+``gdjax.train``, ``gdjax.restarts``, ``gdjax.studies``.
 """
 
-from gdjax import activations, data, losses, metrics, models
+from gdjax import activations, data, losses, metrics, models, optim, restarts, train
 from gdjax.gradcheck import gradient_error
 from gdjax.models import Model, count_params
+from gdjax.restarts import minimize_restarts, sweep
+from gdjax.train import EarlyStopping, fit, make_trainer, minimize
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "EarlyStopping",
     "Model",
     "activations",
     "count_params",
     "data",
+    "fit",
     "gradient_error",
     "losses",
+    "make_trainer",
     "metrics",
+    "minimize",
+    "minimize_restarts",
     "models",
+    "optim",
+    "restarts",
+    "sweep",
+    "train",
 ]
