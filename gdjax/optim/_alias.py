@@ -32,7 +32,7 @@ from gdjax.optim._transforms import (
 
 
 def _momentum(
-    momentum: jax.typing.ArrayLike | None, nesterov: bool, dampening: jax.typing.ArrayLike = 0.0, **kw: Any
+    momentum: ScalarOrSchedule | None, nesterov: bool, dampening: jax.typing.ArrayLike = 0.0, **kw: Any
 ) -> GradientTransformation:
     nesterov = _hyper.check_bool("nesterov", nesterov)
     _hyper.check_scalar("dampening", dampening, "closed_unit")
@@ -42,7 +42,7 @@ def _momentum(
         if not _checks.is_traced(dampening) and dampening != 0:
             raise ValueError(f"dampening needs a momentum; got momentum=None and dampening={dampening!r}.")
         return identity()
-    _hyper.check_scalar("momentum", momentum, "unit")
+    _hyper.check_scalar_or_schedule("momentum", momentum, "unit")
     return trace(decay=momentum, nesterov=nesterov, dampening=dampening, **kw)
 
 
@@ -54,7 +54,7 @@ def _lr(learning_rate: Any) -> Any:
 
 def sgd(
     learning_rate: ScalarOrSchedule,
-    momentum: jax.typing.ArrayLike | None = None,
+    momentum: ScalarOrSchedule | None = None,
     nesterov: bool = False,
     accumulator_dtype: Any = None,
     *,
@@ -75,7 +75,9 @@ def sgd(
 
     Args:
       learning_rate: :math:`\eta` (> 0) or a schedule.
-      momentum: :math:`\mu \in [0, 1)`, or ``None`` for no momentum buffer.
+      momentum: :math:`\mu \in [0, 1)`, a schedule ``count -> mu`` (e.g.
+        Sutskever et al.'s increasing momentum), or ``None`` for no momentum
+        buffer.
       nesterov: Nesterov's form (needs a momentum).
       accumulator_dtype: dtype of the momentum buffer (default: the gradients').
       dampening: PyTorch's :math:`d \in [0, 1]` (keyword only; needs a momentum).

@@ -100,8 +100,9 @@ class TraceState(NamedTuple):
 
     Attributes:
       count: int32 number of updates applied, which tells the first step for
-        dampening; ``None`` when ``dampening`` is the number 0 (no first-step
-        rule then).
+        dampening and the step of a scheduled decay; ``None`` when
+        ``dampening`` is the number 0 and ``decay`` a constant (nothing needs
+        it then).
       trace: the momentum buffer :math:`b_t`.
     """
 
@@ -110,7 +111,7 @@ class TraceState(NamedTuple):
 
 
 def trace(
-    decay: jax.typing.ArrayLike,
+    decay: ScalarOrSchedule,
     nesterov: bool = False,
     accumulator_dtype: Any = None,
     *,
@@ -124,14 +125,18 @@ def trace(
         u_t = \begin{cases} b_t & \text{heavy ball} \\
                             g_t + \mu\, b_t & \text{Nesterov} \end{cases}
 
-    with :math:`\mu` = ``decay`` and :math:`d` = ``dampening``. With
+    with :math:`\mu` = ``decay`` (or :math:`\mu_t` = ``decay(t - 1)`` for a
+    schedule, e.g. the increasing momentum of Sutskever et al. 2013) and
+    :math:`d` = ``dampening``. With
     :math:`d = 0` (the default) this is Optax's ``trace``
     (:math:`b_t = g_t + \mu b_{t-1}`, :math:`b_0 = 0`); with :math:`d > 0` it is
     ``torch.optim.SGD``'s momentum buffer, which starts at :math:`g_1`
     undamped.
 
     Args:
-      decay: the momentum :math:`\mu \in [0, 1)`.
+      decay: the momentum :math:`\mu \in [0, 1)`, or a schedule
+        ``count -> mu`` evaluated at the number of updates already applied
+        (its values are not checked).
       nesterov: use Nesterov's look-ahead form (Sutskever et al., 2013).
       accumulator_dtype: dtype of the stored buffer (default: the updates').
       dampening: :math:`d \in [0, 1]`.
@@ -141,32 +146,35 @@ def trace(
       methods*, 1964; Sutskever et al., *On the importance of initialization
       and momentum in deep learning*, ICML 2013.
     """
-    _hyper.check_scalar("decay", decay, "unit")
+    _hyper.check_scalar_or_schedule("decay", decay, "unit")
+    scheduled = callable(decay)
     _hyper.check_scalar("dampening", dampening, "closed_unit")
     nesterov = _hyper.check_bool("nesterov", nesterov)
     accumulator_dtype = _hyper.check_dtype("accumulator_dtype", accumulator_dtype)
 
     # Undamped (the default, a Python 0): b_t = g_t + mu b_{t-1} needs no step count.
-    # Any other value, traced ones included, keeps a count for the first-step rule.
+    # Any other value, traced ones included, keeps a count for the first-step rule;
+    # a scheduled decay keeps one to know its step.
     undamped = isinstance(dampening, (int, float)) and dampening == 0
+    counted = scheduled or not undamped
 
     def init_fn(params):
-        return TraceState(None if undamped else zero_count(), _zeros(params, accumulator_dtype))
+        return TraceState(zero_count() if counted else None, _zeros(params, accumulator_dtype))
 
     def update_fn(updates, state, params=None):
         del params
+        mu = decay(state.count) if scheduled else decay
         if undamped:
-            new_trace = jax.tree.map(lambda g, b: g + cast(decay, g) * b, updates, state.trace)
-            count = None
+            new_trace = jax.tree.map(lambda g, b: g + cast(mu, g) * b, updates, state.trace)
         else:
             # The first buffer is the raw gradient (PyTorch); afterwards it is damped.
             keep = jnp.where(state.count == 0, 1, 1 - _hyper.scalar(dampening))
             new_trace = jax.tree.map(
-                lambda g, b: cast(keep, g) * g + cast(decay, g) * b, updates, state.trace
+                lambda g, b: cast(keep, g) * g + cast(mu, g) * b, updates, state.trace
             )
-            count = safe_increment(state.count)
+        count = safe_increment(state.count) if counted else None
         if nesterov:
-            updates = jax.tree.map(lambda g, b: g + cast(decay, g) * b, updates, new_trace)
+            updates = jax.tree.map(lambda g, b: g + cast(mu, g) * b, updates, new_trace)
         else:
             updates = new_trace
         return updates, TraceState(count, _cast_tree(new_trace, accumulator_dtype))
