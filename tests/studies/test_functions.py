@@ -33,13 +33,13 @@ def test_every_function_is_listed_with_the_issue_names():
 def test_minimum_value_and_zero_gradient_at_every_minimiser(name):
     f = FUNCTIONS[name]
     with jax.enable_x64(True):
-        for point in f.minimizers:
-            x = jnp.asarray(point, jnp.float64)
-            assert x.shape == (f.dim,)
-            assert float(f(x)) == pytest.approx(f.minimum, abs=1e-12)
-            np.testing.assert_allclose(jax.grad(f.fn)(x), 0.0, atol=1e-10)
-            hessian = np.asarray(jax.hessian(f.fn)(x))
-            assert np.linalg.eigvalsh(hessian).min() >= -1e-9  # a minimum, not a saddle
+        value, grad, hessian = jax.jit(jax.vmap(lambda x: (f.fn(x), jax.grad(f.fn)(x), jax.hessian(f.fn)(x))))(
+            jnp.asarray(f.minimizers, jnp.float64)
+        )
+        assert grad.shape == f.minimizers.shape
+        np.testing.assert_allclose(value, f.minimum, atol=1e-12)
+        np.testing.assert_allclose(grad, 0.0, atol=1e-10)
+        assert np.linalg.eigvalsh(np.asarray(hessian)).min() >= -1e-9  # minima, not saddles
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -58,10 +58,9 @@ def test_the_minimum_is_global_on_a_grid_of_the_domain(name):
 def test_marked_local_points_are_stationary(name):
     f = FUNCTIONS[name]
     with jax.enable_x64(True):
-        for point in f.local_minimizers:
-            x = jnp.asarray(point, jnp.float64)
-            np.testing.assert_allclose(jax.grad(f.fn)(x), 0.0, atol=1e-10)
-            assert float(f(x)) > f.minimum
+        value, grad = jax.vmap(jax.value_and_grad(f.fn))(jnp.asarray(f.local_minimizers, jnp.float64))
+        np.testing.assert_allclose(grad, 0.0, atol=1e-10)
+        assert (np.asarray(value) > f.minimum).all()
 
 
 def test_course_quartic_has_an_inflection_plateau_at_zero():
@@ -89,8 +88,8 @@ def test_ackley_gradient_is_finite_everywhere_and_zero_at_the_origin():
 
 def test_functions_vmap_and_jit_and_draw_starts_in_the_domain():
     f = get_function("himmelblau")
-    starts = f.uniform_starts(jax.random.key(0), 64)
-    assert starts.shape == (64, 2) and starts.dtype == jnp.float32
+    starts = f.uniform_starts(jax.random.key(0), 8)
+    assert starts.shape == (8, 2) and starts.dtype == jnp.float32
     assert (np.asarray(starts) >= -5).all() and (np.asarray(starts) <= 5).all()
     values = jax.jit(jax.vmap(f.fn))(starts)
     np.testing.assert_allclose(values, [float(f(s)) for s in starts], rtol=1e-5)
