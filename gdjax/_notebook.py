@@ -279,15 +279,18 @@ def plot_escape(momenta: np.ndarray, rates: Mapping[str, Sequence[Any]]):
     return fig
 
 
-def plot_heart_restarts(result: Any, *, metric: str = "accuracy"):
-    """Held-out accuracy of every restart (histogram) and the validation loss curves of a few."""
+def plot_heart_restarts(result: Any, num_held_out: int, *, metric: str = "accuracy"):
+    """Held-out accuracy (of ``num_held_out`` examples) of every restart (histogram) and the validation loss curves of a few."""
     import matplotlib.pyplot as plt
 
     fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4.0), constrained_layout=True)
     ok = ~np.asarray(result.diverged)
     accuracy = np.asarray(result.final_val_metrics[metric])[ok]
-    left.hist(accuracy, bins=np.arange(accuracy.min() - 0.01, accuracy.max() + 0.03, 1 / 61), color="tab:blue")
-    left.set_xlabel(f"held-out {metric} (61 patients)")
+    # one bar per attainable value k / m (m held-out examples), centred on it
+    m = check_int("num_held_out", num_held_out, minimum=1)
+    counts = np.round(accuracy * m)
+    left.hist(accuracy, bins=(np.arange(counts.min(), counts.max() + 2) - 0.5) / m, color="tab:blue", edgecolor="white")
+    left.set_xlabel(f"held-out {metric} ({m} examples)")
     left.set_ylabel("restarts")
     left.set_title(f"{int(ok.sum())} restarts, median {np.median(accuracy):.3f}", fontsize=10)
     val_loss = np.asarray(result.history.val_loss)[ok]
