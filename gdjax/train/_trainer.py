@@ -475,7 +475,8 @@ def run_epochs(
 
     ``fixed_epochs=True`` loops over every epoch slot with ``lax.scan``
     instead of a ``lax.while_loop``, leaving finished trainings unchanged.
-    Results are the same; use it under ``vmap``: there a while loop's
+    It runs the same trainings (equal up to the rounding of differently laid
+    out matrix products); use it under ``vmap``: there a while loop's
     per-training exit condition makes its epoch counter batched, so a data
     order shared by all trainings would be drawn (and gathered) once per
     training, while the scan's counter stays shared and every training sees
