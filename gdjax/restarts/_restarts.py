@@ -504,10 +504,7 @@ def _minimize_program(fun: Callable[[Any], Any], optimizer: Any, max_steps: int,
     def one(item, shared):
         shared_hyper, tol, xtol, ftol, max_norm = shared
         hyper = item["hyper"] if "hyper" in item else shared_hyper
-        result = _minimize(fun, optimizer, max_steps, item["x0"], tol, xtol, ftol, max_norm, hyper)
-        if not keep_trajectory:
-            result = result._replace(trajectory=None, values=None)
-        return result
+        return _minimize(fun, optimizer, max_steps, item["x0"], tol, xtol, ftol, max_norm, hyper, keep_trajectory)
 
     return one
 

@@ -159,7 +159,10 @@ def _jitted(fun: Any, optimizer: Any, max_steps: int) -> Callable[..., MinimizeR
         return jax.jit(functools.partial(_minimize, fun, optimizer, max_steps))
 
 
-def _minimize(fun, optimizer, max_steps, x0, tol, xtol, ftol, max_norm, hyperparams) -> MinimizeResult:
+def _minimize(
+    fun, optimizer, max_steps, x0, tol, xtol, ftol, max_norm, hyperparams, record: bool = True
+) -> MinimizeResult:
+    """The compiled minimisation; ``record=False`` keeps no trajectory (``trajectory``/``values`` None)."""
     transformation = build_transformation(optimizer, hyperparams)
 
     shape = jax.eval_shape(fun, x0).shape
@@ -169,8 +172,10 @@ def _minimize(fun, optimizer, max_steps, x0, tol, xtol, ftol, max_norm, hyperpar
 
     value0, grad0 = value_and_grad(x0)
     rows = max_steps + 1
-    trajectory = jax.tree.map(lambda a: jnp.zeros((rows,) + a.shape, a.dtype).at[0].set(a), x0)
-    values = jnp.zeros((rows,), value0.dtype).at[0].set(value0)
+    trajectory = values = None
+    if record:
+        trajectory = jax.tree.map(lambda a: jnp.zeros((rows,) + a.shape, a.dtype).at[0].set(a), x0)
+        values = jnp.zeros((rows,), value0.dtype).at[0].set(value0)
     finite0 = jnp.isfinite(value0) & all_finite(grad0)
     status0 = jnp.where(
         ~finite0, DIVERGED, jnp.where(global_norm(grad0) <= tol, CONVERGED, _RUNNING)
@@ -199,8 +204,9 @@ def _minimize(fun, optimizer, max_steps, x0, tol, xtol, ftol, max_norm, hyperpar
         ).astype(jnp.int32)
         # Written unconditionally: a rejected (non-finite) step's row lies past
         # ``count`` and is overwritten by the padding at the end.
-        trajectory = jax.tree.map(lambda buf, a: buf.at[new_count].set(a), trajectory, new_x)
-        values = values.at[new_count].set(new_value)
+        if record:
+            trajectory = jax.tree.map(lambda buf, a: buf.at[new_count].set(a), trajectory, new_x)
+            values = values.at[new_count].set(new_value)
         x, value, grad, opt_state = select(
             finite, (new_x, new_value, new_grad, new_opt_state), (x, value, grad, opt_state)
         )
@@ -219,11 +225,12 @@ def _minimize(fun, optimizer, max_steps, x0, tol, xtol, ftol, max_norm, hyperpar
     )
     count, x, value, grad, _, trajectory, values, status = jax.lax.while_loop(running, step, carry)
 
-    valid = jnp.arange(rows) <= count
-    trajectory = jax.tree.map(
-        lambda buf, a: jnp.where(valid.reshape((rows,) + (1,) * a.ndim), buf, a[None]), trajectory, x
-    )
-    values = jnp.where(valid, values, value)
+    if record:
+        valid = jnp.arange(rows) <= count
+        trajectory = jax.tree.map(
+            lambda buf, a: jnp.where(valid.reshape((rows,) + (1,) * a.ndim), buf, a[None]), trajectory, x
+        )
+        values = jnp.where(valid, values, value)
     return MinimizeResult(
         x=x,
         value=value,
