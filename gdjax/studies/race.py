@@ -178,7 +178,7 @@ def run(ctx: StudyContext) -> Findings:
         "a learning rate chosen for each landscape (in the table). Counted: the first step with "
         f"$f(x) - f^* \\le {TOLERANCE:g}$; \"diverged\" when a value is not finite or $\\|x\\| > {ESCAPE_NORM:g}$."
     )
-    findings = "\n".join(rows) + "\n\n" + "- Fastest: " + ", ".join(
+    findings = f"Steps to $f - f^* \\le {TOLERANCE:g}$:\n\n" + "\n".join(rows) + "\n\n" + "- Fastest: " + ", ".join(
         f"{FUNCTIONS[f].title}: {w or 'none reached the tolerance'}" for f, w in winners.items()
     ) + (
         ".\n- On the saddle, plain SGD leaves the origin only as fast as the tiny $y$ component grows "

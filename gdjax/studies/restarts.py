@@ -237,7 +237,7 @@ def run(ctx: StudyContext) -> Findings:
         f"(Adam {HEART_LR}, batch 32, {heart_epochs} epochs), each set one vmapped program "
         "(`gdjax.restarts.restarts`)."
     )
-    findings = "\n".join(rows) + "\n\n" + (
+    findings = "Success probability of one start and restarts needed for 99%:\n\n" + "\n".join(rows) + "\n\n" + (
         f"- The course's $L(w) = w^4 - 3w^3 + 2$ has a single minimum, $w = 9/4$; $w = 0$ is a stationary "
         f"inflection point ($L'(w) = w^2(4w - 9)$ has a double root there), not a minimum. Gradient descent "
         f"started left of 0 creeps toward the plateau and stalls there, so the success rate is the share of the "
