@@ -76,7 +76,7 @@ def _early_stop(val_loss: np.ndarray, patience: int) -> tuple[int, int]:
 def run(ctx: StudyContext) -> Findings:
     width = ctx.size(64, 256)
     sizes = (29, width, width, 1)
-    epochs = ctx.size(80, 300)
+    epochs = ctx.size(60, 300)
     num_restarts = ctx.size(2, 4)
     task = heart_task(ctx.seed, sizes)
     dropped = heart_task(ctx.seed, sizes, dropout=DROPOUT)

@@ -49,8 +49,8 @@ def test_l1_zeroes_weights_and_l2_keeps_the_sigmoid_modest(summary):
 def test_early_stop_rule_and_penalty_gradients():
     assert _early_stop(np.array([3.0, 2.0, 1.0, 1.5, 1.2, 1.1]), 3) == (5, 2)
     assert _early_stop(np.array([3.0, 2.0]), 3) == (1, 1)
-    params = {"w": np.array([1.0, -2.0, 0.0]), "b": np.array([5.0])}
-    grads = {"w": np.zeros(3), "b": np.zeros(1)}
+    params = {"w": np.array([1.0, -2.0, 0.0], np.float32), "b": np.array([5.0], np.float32)}
+    grads = {"w": np.zeros(3, np.float32), "b": np.zeros(1, np.float32)}
     updates, _ = add_penalty_gradients(0.1, 0.5).update(grads, None, params)
-    np.testing.assert_allclose(updates["w"], [0.1 + 1.0, -0.1 - 2.0, 0.0])  # l1 sign(w) + 2 l2 w
+    np.testing.assert_allclose(updates["w"], [0.1 + 1.0, -0.1 - 2.0, 0.0], rtol=1e-6)  # l1 sign(w) + 2 l2 w
     np.testing.assert_allclose(updates["b"], [0.0])  # biases are not penalised
