@@ -194,7 +194,7 @@ def _figure_curves(ctx, variants, pick, stops, epochs) -> None:
                 title="Training (solid) and test (dashed) loss, median over restarts")
     axes[1].set(xlabel="epoch", ylabel="test loss", title="Test loss by regulariser")
     axes[0].legend(fontsize=7, ncol=2)
-    axes[1].legend(fontsize=8)
+    axes[1].legend(fontsize=8, loc="lower right")
     fig.tight_layout()
     ctx.save_figure(fig, "train_vs_test.png",
                     "Training and test loss of the over-large network with each regulariser; dotted lines: the best "

@@ -10,6 +10,7 @@ matplotlib.use("Agg")
 import jax
 import jax.numpy as jnp
 import matplotlib.pyplot as plt
+from matplotlib.figure import Figure
 import numpy as np
 
 import gdjax
@@ -98,8 +99,9 @@ def run(ctx: StudyContext) -> Findings:
     frames_wanted = ctx.size(12, 40)
     chosen = updates[np.unique(np.linspace(0, updates.size - 1, min(frames_wanted, updates.size)).astype(int))]
     frames = []
-    for k, t in enumerate(chosen):
-        fig, ax = plt.subplots(figsize=(5, 5))
+    for t in chosen:
+        fig = Figure(figsize=(5, 5))  # not tracked by pyplot: dozens of frames may be open at once
+        ax = fig.add_subplot()
         _scatter(ax, x, y)
         before_w = w_path[t - 1] if t > 0 else np.asarray(start["w"])
         before_b = b_path[t - 1] if t > 0 else float(start["b"])
