@@ -191,7 +191,8 @@ def run(ctx: StudyContext) -> Findings:
     method = f"""
 The 29-16-1 network on the {n} heart training patients, plain SGD at rate {LEARNING_RATE}, {epochs} epochs, batch
 sizes {', '.join(_label(b, n) for b in sizes)}; every run starts from the same initialisation and the loss is that of
-the whole training set at the end of each epoch. Wall-clock: each training is one compiled program (`gdjax.fit`); it is
+the whole training set at the end of each epoch. Each epoch is reshuffled and its last partial batch dropped, so
+B makes floor({n}/B) updates per epoch (B = 128 makes one, like the full batch, but on 128 patients). Wall-clock: each training is one compiled program (`gdjax.fit`); it is
 run once to compile, then timed over {repeats} more run(s) (median), so **compilation is excluded**; the time axis
 spreads each run's total time evenly over its epochs (the epochs run inside one program and cannot be timed
 separately). Timings are on this machine's CPU, shared with other work, so they are noisy.
