@@ -52,7 +52,8 @@ def success_rate(successes: Any, *, confidence: float = 0.95) -> SuccessRate:
     z = _normal_quantile(0.5 + confidence / 2)
     centre = (p + z * z / (2 * n)) / (1 + z * z / n)
     half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-    return SuccessRate(p, max(0.0, centre - half), min(1.0, centre + half), s, n, confidence)
+    # The interval always contains p (rounding could otherwise put 1 - 1e-16 below p = 1).
+    return SuccessRate(p, min(p, max(0.0, centre - half)), max(p, min(1.0, centre + half)), s, n, confidence)
 
 
 def best_of_k(successes: Any, ks: Sequence[int]) -> dict[str, list[float]]:
