@@ -11,7 +11,7 @@ import matplotlib.pyplot as plt
 import pytest
 
 from gdjax import cli
-from gdjax.studies import Figure, Findings, Study, run_study, write_report
+from gdjax.studies import Findings, Study, run_study, write_report
 from gdjax.studies import _registry
 
 

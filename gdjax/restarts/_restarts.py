@@ -36,12 +36,12 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from gdjax._checks import check_choice, check_finite_array, check_int, check_nonnegative, check_positive
+from gdjax._checks import check_choice, check_finite_array, check_int
 from gdjax.restarts._batched import map_batched
 from gdjax.restarts._stats import SuccessRate, ValueSummary, best_of_k, success_rate, summarize_values
 from gdjax.train import History, MinimizeResult, make_trainer
 from gdjax.train._fit import _as_key, _check_data, _check_params
-from gdjax.train._minimize import _minimize
+from gdjax.train._minimize import _minimize, check_minimize_options
 from gdjax.train._objective import data_loss
 from gdjax.train._trainer import is_transformation
 from gdjax.train._trainer import trainer_from_config as make_trainer_from
@@ -447,17 +447,7 @@ def minimize_restarts(
       A :class:`gdjax.train.MinimizeResult` whose arrays have leading axes
       ``(N,)``, or ``(*grid_shape, N)`` with a grid.
     """
-    if not callable(fun):
-        raise ValueError(f"fun must be callable fun(x) -> scalar; got {fun!r}.")
-    if not (is_transformation(optimizer) or callable(optimizer)):
-        raise ValueError(f"optimizer must be a gradient transformation or a callable hyperparams -> one; got {optimizer!r}.")
-    max_steps = check_int("max_steps", max_steps, minimum=1)
-    check_nonnegative("tol", tol)
-    for name, value in (("xtol", xtol), ("ftol", ftol)):
-        if value is not None:
-            check_nonnegative(name, value)
-    if max_norm is not None:
-        check_positive("max_norm", max_norm)
+    max_steps = check_minimize_options(fun, optimizer, max_steps, tol, xtol, ftol, max_norm)
     leaves = jax.tree_util.tree_leaves_with_path(starts)
     if not leaves:
         raise ValueError("starts must be an array (or pytree of arrays) with a leading axis of starting points; got none.")

@@ -210,7 +210,7 @@ Per epoch, the {_label(per_epoch_best, n)} run ends lowest: after {epochs} epoch
         f"{summary['final_loss'][str(b)]:.3f} ({_label(b, n)})" for b in sizes) + f""": SGD makes
 {runs[1].steps_per_epoch} updates per epoch where batch gradient descent makes 1. Per update, larger batches need fewer
 steps to reach the loss {target:.3f} (fewest: {_label(fewest, n)}, """ + ", ".join(
-        f"{'never' if updates[b] is None else updates[b]} at {_label(b, n)}" for b in sizes) + f"""; counted at
+        f"{'never' if updates[b] is None else updates[b]} at {_label(b, n)}" for b in sizes) + """; counted at
 epoch ends), since each step follows a better estimate of the gradient. Per second (measured, compile excluded) an
 update costs """ + ", ".join(f"{1e6 * summary['seconds_per_update'][str(b)]:.0f} us at {_label(b, n)}" for b in sizes) + f"""
 (the per-epoch evaluation of the whole-set loss included). Time to reach {target:.3f}: """ + ", ".join(

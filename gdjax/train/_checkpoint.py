@@ -23,13 +23,14 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import jax
 import jax.numpy as jnp
 import numpy as np
+
+from gdjax._io import atomic_write
 
 FORMAT = "gdjax-checkpoint/1"
 _METADATA = "__metadata__"
@@ -48,7 +49,7 @@ def save_checkpoint(path: str | os.PathLike[str], tree: Any, *, metadata: Any = 
     """Writes ``tree`` (and JSON-serialisable ``metadata``) to ``path`` atomically.
 
     Args:
-      path: target file (conventionally ending in ``.npz``); its directory must exist.
+      path: target file (conventionally ending in ``.npz``); missing folders are created.
       tree: a pytree of arrays (typed PRNG keys allowed).
       metadata: anything ``json.dumps`` accepts, returned by :func:`load_checkpoint`.
 
@@ -74,17 +75,7 @@ def save_checkpoint(path: str | os.PathLike[str], tree: Any, *, metadata: Any = 
     header = {"format": FORMAT, "treedef": str(treedef), "leaves": described, "metadata": metadata}
     arrays[_METADATA] = np.array(json.dumps(header))
 
-    descriptor, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(descriptor, "wb") as file:
-            np.savez(file, **arrays)
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-    return path
+    return atomic_write(path, lambda file: np.savez(file, **arrays))
 
 
 def read_checkpoint_metadata(path: str | os.PathLike[str]) -> Any:

@@ -117,6 +117,18 @@ def minimize(
     the same function and optimizer objects (not a fresh ``lambda`` each call)
     to reuse it for new starting points, tolerances and hyperparameters.
     """
+    max_steps = check_minimize_options(fun, optimizer, max_steps, tol, xtol, ftol, max_norm)
+    leaves = jax.tree_util.tree_leaves_with_path(x0)
+    if not leaves:
+        raise ValueError("x0 must be a number, an array or a pytree of arrays; got no arrays.")
+    for path, leaf in leaves:
+        check_finite_array(f"x0{jax.tree_util.keystr(path)}", leaf)
+    x0 = jax.tree.map(_as_float, x0)
+    return _jitted(fun, optimizer, max_steps)(x0, tol, xtol, ftol, max_norm, hyperparams)
+
+
+def check_minimize_options(fun, optimizer, max_steps, tol, xtol, ftol, max_norm) -> int:
+    """Validates the static options of a minimisation; returns ``max_steps`` as an int."""
     if not callable(fun):
         raise ValueError(f"fun must be callable fun(x) -> scalar; got {fun!r}.")
     if not (is_transformation(optimizer) or callable(optimizer)):
@@ -132,13 +144,7 @@ def minimize(
         check_nonnegative("ftol", ftol)
     if max_norm is not None:
         check_positive("max_norm", max_norm)
-    leaves = jax.tree_util.tree_leaves_with_path(x0)
-    if not leaves:
-        raise ValueError("x0 must be a number, an array or a pytree of arrays; got no arrays.")
-    for path, leaf in leaves:
-        check_finite_array(f"x0{jax.tree_util.keystr(path)}", leaf)
-    x0 = jax.tree.map(_as_float, x0)
-    return _jitted(fun, optimizer, max_steps)(x0, tol, xtol, ftol, max_norm, hyperparams)
+    return max_steps
 
 
 def _as_float(leaf: Any) -> jax.Array:
