@@ -12,7 +12,7 @@ from __future__ import annotations
 import io
 import time
 import traceback
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -78,8 +78,12 @@ class StudyContext:
         self.figures.append(figure)
         return figure
 
-    def save_gif(self, frames: Sequence, filename: str, caption: str, fps: int = 8) -> Figure:
-        """Saves a list of matplotlib figures as an animated GIF (Pillow, shipped with matplotlib)."""
+    def save_gif(self, frames: Iterable, filename: str, caption: str, fps: int = 8) -> Figure:
+        """Saves matplotlib figures as an animated GIF (Pillow, shipped with matplotlib).
+
+        ``frames`` may be a generator: each figure is rendered and closed before
+        the next is drawn, so long animations keep few figures open.
+        """
         import matplotlib.pyplot as plt
         from PIL import Image
 

@@ -146,18 +146,19 @@ def run(ctx: StudyContext) -> Findings:
     axes[0, 0].legend(fontsize=7, ncol=2)
     ctx.save_figure(fig, "race_gap.png", "Distance to the minimum value over the steps (dotted: the tolerance).")
 
-    frames = []
-    n_frames = ctx.size(12, 40)
-    cuts = np.unique(np.geomspace(1, steps, n_frames).astype(int))
-    for t in cuts:
+    def frame(t: int):
         fig, axes = _plots.figure(1, 4, width=3.2, height=3.0)
         for ax, f in zip(axes.flat, RACES):
             _plots.landscape(ax, FUNCTIONS[f], resolution=120, levels=20)
             for i, o in enumerate(OPTIMIZERS):
-                _plots.trajectory(ax, paths[f, o], color=_plots.COLORS[i], label=o, upto=int(t))
+                _plots.trajectory(ax, paths[f, o], color=_plots.COLORS[i], label=o, upto=t)
             ax.set_title(f"{FUNCTIONS[f].title}, step {t}", fontsize=9)
         axes[0, 0].legend(fontsize=6, loc="lower left")
-        frames.append(fig)
+        return fig
+
+    cuts = np.unique(np.geomspace(1, steps, ctx.size(12, 40)).astype(int))
+    # A generator: each frame is drawn, rendered and closed before the next (few figures open at once).
+    frames = (frame(int(t)) for t in cuts)
     ctx.save_gif(frames, "race.gif", "The race as it runs (steps on a logarithmic clock).", fps=4)
 
     # ---- text
