@@ -31,6 +31,12 @@ def _steps(name, value):
     return check_scalar(name, value, "positive")
 
 
+def _periods(count, transition_steps, staircase: bool):
+    """``t / T``, or whole periods ``floor(t / T)`` with ``staircase``."""
+    periods = count / transition_steps
+    return jnp.floor(periods) if staircase else periods
+
+
 def constant_schedule(value: jax.typing.ArrayLike) -> Schedule:
     """:math:`v(t) = v`."""
     _value("value", value)
@@ -149,10 +155,7 @@ def natural_exp_decay(
     staircase = check_bool("staircase", staircase)
 
     def schedule(count):
-        periods = count / transition_steps
-        if staircase:
-            periods = jnp.floor(periods)
-        return init_value * jnp.exp(-decay_rate * periods)
+        return init_value * jnp.exp(-decay_rate * _periods(count, transition_steps, staircase))
 
     return schedule
 
@@ -181,10 +184,7 @@ def inverse_time_decay(
     staircase = check_bool("staircase", staircase)
 
     def schedule(count):
-        periods = count / transition_steps
-        if staircase:
-            periods = jnp.floor(periods)
-        return init_value / (1 + decay_rate * periods)
+        return init_value / (1 + decay_rate * _periods(count, transition_steps, staircase))
 
     return schedule
 
