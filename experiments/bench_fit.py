@@ -201,22 +201,41 @@ def main() -> None:
 
     rows = []
     fit_compile, fit_runs, fit_params = gdjax_fit(data, repeats, with_validation=False)
-    rows.append(("(a) gdjax.fit", statistics.median(fit_compile), statistics.median(fit_runs),
-                 held_out_accuracy(fit_params, data)))
+    rows.append(
+        (
+            "(a) gdjax.fit",
+            statistics.median(fit_compile),
+            statistics.median(fit_runs),
+            held_out_accuracy(fit_params, data),
+        )
+    )
     val_compile, val_runs, val_params = gdjax_fit(data, repeats, with_validation=True)
-    rows.append(("(a') gdjax.fit + validation/accuracy", statistics.median(val_compile), statistics.median(val_runs),
-                 held_out_accuracy(val_params, data)))
+    rows.append(
+        (
+            "(a') gdjax.fit + validation/accuracy",
+            statistics.median(val_compile),
+            statistics.median(val_runs),
+            held_out_accuracy(val_params, data),
+        )
+    )
     loop_compile, loop_runs, loop_params = optax_loop(data, repeats)
-    rows.append(("(b) optax loop, jitted step", statistics.median(loop_compile), statistics.median(loop_runs),
-                 held_out_accuracy(loop_params, data)))
+    rows.append(
+        (
+            "(b) optax loop, jitted step",
+            statistics.median(loop_compile),
+            statistics.median(loop_runs),
+            held_out_accuracy(loop_params, data),
+        )
+    )
     torch_rows = []
     if torch is not None:
         default_threads = torch.get_num_threads()
         for threads in (1, default_threads):
             runs, acc = torch_loop(data, repeats, threads)
             torch_rows.append((threads, statistics.median(runs)))
-            rows.append((f"(c) torch eager, {threads} thread{'s' if threads > 1 else ''}", None,
-                         statistics.median(runs), acc))
+            rows.append(
+                (f"(c) torch eager, {threads} thread{'s' if threads > 1 else ''}", None, statistics.median(runs), acc)
+            )
         torch.set_num_threads(default_threads)
 
     print(f"{'variant':40s} {'compile s':>10s} {'run s':>9s} {'steps/s':>10s} {'test acc':>9s}")

@@ -24,6 +24,7 @@ Run:  python experiments/bench_optim.py [--repeats 7] [--quick]
 from __future__ import annotations
 
 import argparse
+import itertools
 import statistics
 import time
 from collections.abc import Callable
@@ -69,7 +70,7 @@ def mlp_problem():
     sizes = [10, 64, 64, 1]
     params = [
         {"w": jnp.asarray(rng.normal(size=(a, b)) / np.sqrt(a), jnp.float32), "b": jnp.zeros(b, jnp.float32)}
-        for a, b in zip(sizes[:-1], sizes[1:])
+        for a, b in itertools.pairwise(sizes)
     ]
 
     def loss(params):
@@ -151,8 +152,10 @@ def main() -> None:
     problems = [("mlp", mlp_problem, 100 if args.quick else 400), ("1M", big_problem, 10 if args.quick else 100)]
     problems = [p for p in problems if args.problem in (None, p[0])]
 
-    print(f"jax {jax.__version__}, optax {optax.__version__}, backend {jax.default_backend()}, "
-          f"{jax.device_count()} device(s); medians of {args.repeats} pairs of runs")
+    print(
+        f"jax {jax.__version__}, optax {optax.__version__}, backend {jax.default_backend()}, "
+        f"{jax.device_count()} device(s); medians of {args.repeats} pairs of runs"
+    )
     header = f"{'problem':<8} {'optimizer':<22} {'gdjax us/step':>14} {'optax us/step':>14} {'ratio':>7}"
     print(header)
     print("-" * len(header))

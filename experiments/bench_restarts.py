@@ -114,17 +114,24 @@ def main() -> None:
     optax_adam = optax.adam(LR)
     user = user_vmap_train(data.x_train, data.y_train, epochs, optax_adam)
 
-    print(f"device: {jax.devices()[0].device_kind} x{jax.device_count()} ({jax.default_backend()}), "
-          f"{platform.processor() or platform.machine()}; jax {jax.__version__}")
+    print(
+        f"device: {jax.devices()[0].device_kind} x{jax.device_count()} ({jax.default_backend()}), "
+        f"{platform.processor() or platform.machine()}; jax {jax.__version__}"
+    )
     peak = matmul_peak()
     print(f"float32 matmul peak (2048^3, median of 7): {peak / 1e9:.1f} GFLOP/s")
     print(f"heart network, Adam, batch {BATCH}, {epochs} epochs = {steps} steps per restart; median of {repeats}\n")
-    print(f"{'N':>5} | {'(a) gdjax restarts':>22} | {'(b) loop of fit':>18} | {'(c) jit(vmap) optax':>20} "
-          f"| {'a/b':>6} | {'a/c':>6} | {'a GFLOP/s':>9} | {'% peak':>6} | {'a compile s':>11}")
+    print(
+        f"{'N':>5} | {'(a) gdjax restarts':>22} | {'(b) loop of fit':>18} | {'(c) jit(vmap) optax':>20} "
+        f"| {'a/b':>6} | {'a/c':>6} | {'a GFLOP/s':>9} | {'% peak':>6} | {'a compile s':>11}"
+    )
     rows = {}
     for n in sizes:
-        run_a = lambda n=n: restarts(loss, MODEL.init, train, optimizer=adam, epochs=epochs, key=0,
-                                     num_restarts=n, batch_size=BATCH).final_loss
+        run_a = lambda n=n: (
+            restarts(
+                loss, MODEL.init, train, optimizer=adam, epochs=epochs, key=0, num_restarts=n, batch_size=BATCH
+            ).final_loss
+        )
         first_a, a = timed(run_a, repeats)
         calls = min(n, 16)
         keys = jax.random.split(jax.random.key(1), calls)
@@ -132,25 +139,29 @@ def main() -> None:
         def run_b():
             out = None
             for k in keys:
-                out = gdjax.fit(loss, MODEL.init(k), train, optimizer=adam, epochs=epochs, key=k,
-                                batch_size=BATCH).params
+                out = gdjax.fit(
+                    loss, MODEL.init(k), train, optimizer=adam, epochs=epochs, key=k, batch_size=BATCH
+                ).params
             return out
 
         _, b = timed(run_b, max(1, repeats // 2 if n > 16 else repeats))
         b *= n / calls
         user_keys = jax.random.split(jax.random.key(2), n)
         _, c = timed(lambda: user(user_keys), repeats if n <= 1024 else max(2, repeats // 2))
-        rate = lambda seconds: n * steps / seconds  # noqa: E731
+        rate = lambda seconds: n * steps / seconds
         flops = rate(a) * FLOPS_PER_RESTART_STEP
         rows[n] = (a, b, c, flops)
-        print(f"{n:5d} | {rate(a):13.0f} steps/s | {rate(b):11.0f} st/s | {rate(c):13.0f} st/s "
-              f"| {b / a:6.1f} | {c / a:6.1f} | {flops / 1e9:9.2f} | {100 * flops / peak:5.1f}% | {first_a - a:11.2f}")
+        print(
+            f"{n:5d} | {rate(a):13.0f} steps/s | {rate(b):11.0f} st/s | {rate(c):13.0f} st/s "
+            f"| {b / a:6.1f} | {c / a:6.1f} | {flops / 1e9:9.2f} | {100 * flops / peak:5.1f}% | {first_a - a:11.2f}"
+        )
 
     print("\n2-D test functions, 65,536 starts, gradient descent (lr 0.005, 1000 steps at most)")
     functions = {
         "himmelblau": lambda p: (p[0] ** 2 + p[1] - 11) ** 2 + (p[0] + p[1] ** 2 - 7) ** 2,
-        "six-hump camel": lambda p: (4 - 2.1 * p[0] ** 2 + p[0] ** 4 / 3) * p[0] ** 2 + p[0] * p[1]
-        + (-4 + 4 * p[1] ** 2) * p[1] ** 2,
+        "six-hump camel": lambda p: (
+            (4 - 2.1 * p[0] ** 2 + p[0] ** 4 / 3) * p[0] ** 2 + p[0] * p[1] + (-4 + 4 * p[1] ** 2) * p[1] ** 2
+        ),
     }
     starts = jax.random.uniform(jax.random.key(3), (65_536, 2), minval=-2, maxval=2)
     sgd = optim.sgd(0.005)
@@ -169,13 +180,17 @@ def main() -> None:
 
         user_min = jax.jit(jax.vmap(descend))
         _, c = timed(lambda: user_min(starts), repeats)
-        print(f"{name:>15}: gdjax {65_536 * 1000 / a:12.0f} start-steps/s | jit(vmap(optax)) "
-              f"{65_536 * 1000 / c:12.0f} start-steps/s | ratio {c / a:.2f}")
+        print(
+            f"{name:>15}: gdjax {65_536 * 1000 / a:12.0f} start-steps/s | jit(vmap(optax)) "
+            f"{65_536 * 1000 / c:12.0f} start-steps/s | ratio {c / a:.2f}"
+        )
 
     key_n = 1024 if 1024 in rows else max(rows)
     a, b, c, flops = rows[key_n]
-    print(f"\nat N = {key_n}: (a)/(b) = {b / a:.1f}x, (a)/(c) = {c / a:.1f}x, (a) at {100 * flops / peak:.1f}% "
-          f"of the measured matmul peak ({flops / 1e9:.1f} of {peak / 1e9:.1f} GFLOP/s)")
+    print(
+        f"\nat N = {key_n}: (a)/(b) = {b / a:.1f}x, (a)/(c) = {c / a:.1f}x, (a) at {100 * flops / peak:.1f}% "
+        f"of the measured matmul peak ({flops / 1e9:.1f} of {peak / 1e9:.1f} GFLOP/s)"
+    )
 
 
 if __name__ == "__main__":

@@ -146,9 +146,7 @@ def loss_value(params: dict[str, np.ndarray]) -> float:
 def compare(case: Case) -> tuple[float, float]:
     """(largest relative difference over the tensors, |ours - torch| / |torch|; final loss)."""
     ours, theirs = run_gdjax(case), run_torch(case)
-    diff = max(
-        float(np.linalg.norm(ours[k] - theirs[k]) / max(np.linalg.norm(theirs[k]), 1e-300)) for k in NAMES
-    )
+    diff = max(float(np.linalg.norm(ours[k] - theirs[k]) / max(np.linalg.norm(theirs[k]), 1e-300)) for k in NAMES)
     return diff, loss_value(theirs)
 
 

@@ -9,7 +9,6 @@ caller's promise, a concrete one is checked.
 
 from __future__ import annotations
 
-
 from collections.abc import Iterable
 from typing import Any
 
@@ -120,9 +119,7 @@ def check_ndim(name: str, value: Any, ndim: int | tuple[int, ...]) -> None:
 def check_same_length(name_a: str, a: Any, name_b: str, b: Any) -> None:
     len_a, len_b = np.shape(a)[0], np.shape(b)[0]
     if len_a != len_b:
-        raise ValueError(
-            f"{name_a} and {name_b} must have the same number of rows; got {len_a} and {len_b}."
-        )
+        raise ValueError(f"{name_a} and {name_b} must have the same number of rows; got {len_a} and {len_b}.")
 
 
 def _show(array: np.ndarray) -> str:
@@ -132,5 +129,3 @@ def _show(array: np.ndarray) -> str:
     if flat.size <= 6:
         return repr(flat.tolist())
     return f"an array of shape {array.shape} with values in [{np.nanmin(flat)}, {np.nanmax(flat)}]"
-
-

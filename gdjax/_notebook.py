@@ -206,7 +206,7 @@ def plot_restarts(
         levels = np.quantile(zz, np.linspace(0, 1, 25))
         ax.contour(xx, yy, zz, levels=np.unique(levels), cmap="Greys", linewidths=0.6)
         x, ok = np.asarray(results[name].x), np.asarray(successes[name], bool)
-        show = np.arange(x.shape[0])[: max_points]
+        show = np.arange(x.shape[0])[:max_points]
         ax.scatter(*x[show][~ok[show]].T, s=6, c="tab:red", alpha=0.5, label="local minimum")
         ax.scatter(*x[show][ok[show]].T, s=6, c="tab:green", alpha=0.7, label="global minimum")
         rate = success_rate(ok)
@@ -241,7 +241,14 @@ def sweep_steps(result: Any) -> np.ndarray:
     return np.where(converged >= 0.5, median, np.nan)
 
 
-def plot_momentum_sweep(rates: np.ndarray, momenta: np.ndarray, steps: np.ndarray, *, best: tuple[float, float] | None = None, title: str = ""):
+def plot_momentum_sweep(
+    rates: np.ndarray,
+    momenta: np.ndarray,
+    steps: np.ndarray,
+    *,
+    best: tuple[float, float] | None = None,
+    title: str = "",
+):
     """Heat map of the steps to converge over (learning rate, momentum); blank where it did not converge."""
     import matplotlib.pyplot as plt
     from matplotlib.colors import LogNorm

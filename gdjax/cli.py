@@ -1,10 +1,10 @@
 """The ``gdjax`` command: list, run and report the course's studies.
 
-    gdjax list                                  the studies and their questions
-    gdjax run STUDY [STUDY ...] [--quick] [--out DIR] [--seed N]
-    gdjax run all | headline                    every study, or the three headline ones
-    gdjax report [--out DIR]                    OUT/REPORT.md from the studies' sections
-    gdjax demo                                  gradient descent on the course's g(w)
+gdjax list                                  the studies and their questions
+gdjax run STUDY [STUDY ...] [--quick] [--out DIR] [--seed N]
+gdjax run all | headline                    every study, or the three headline ones
+gdjax report [--out DIR]                    OUT/REPORT.md from the studies' sections
+gdjax demo                                  gradient descent on the course's g(w)
 """
 
 from __future__ import annotations
@@ -36,9 +36,7 @@ def _expand(parser: argparse.ArgumentParser, names: Sequence[str]) -> list[str]:
         group = study_names() if name == "all" else list(HEADLINE) if name == "headline" else [name]
         for study in group:
             if study not in STUDIES:
-                parser.error(
-                    f"unknown study {study!r}; choose from: {', '.join(['all', 'headline', *STUDIES])}"
-                )
+                parser.error(f"unknown study {study!r}; choose from: {', '.join(['all', 'headline', *STUDIES])}")
             if study not in chosen:
                 chosen.append(study)
     return chosen

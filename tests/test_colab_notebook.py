@@ -58,7 +58,10 @@ def executed(tmp_path_factory):
         patch.setenv("XLA_FLAGS", "--xla_force_host_platform_device_count=2")
         patch.setenv("MPLBACKEND", "module://matplotlib_inline.backend_inline")
         client = nbclient.NotebookClient(
-            notebook, km=_kernel_manager(folder), timeout=240, allow_errors=False,
+            notebook,
+            km=_kernel_manager(folder),
+            timeout=240,
+            allow_errors=False,
             resources={"metadata": {"path": str(folder)}},
         )
         client.execute()
@@ -94,7 +97,9 @@ def test_notebook_runs_without_errors_and_shows_figures(executed):
         assert cell.execution_count is not None
         for output in cell.outputs:
             assert output["output_type"] != "error"
-            assert not (output["output_type"] == "stream" and output["name"] == "stderr" and "Traceback" in output["text"])
+            assert not (
+                output["output_type"] == "stream" and output["name"] == "stderr" and "Traceback" in output["text"]
+            )
             images += "image/png" in output.get("data", {})
     assert images == 4  # restarts, momentum sweep, escape, heart
 
@@ -110,8 +115,10 @@ def test_notebook_reports_the_devices_it_sharded_over(executed):
 
 def test_restart_success_rates(executed):
     text = _text(_cell(executed, "from gdjax import optim"))
-    found = {m[0]: (float(m[1]), float(m[2]), float(m[3]), int(m[4]), int(m[5]))
-             for m in re.findall(r"^\s*(\S[^:]*): p = ([\d.]+) \[([\d.]+), ([\d.]+)\]\s+\((\d+)/(\d+) starts", text, re.M)}
+    found = {
+        m[0]: (float(m[1]), float(m[2]), float(m[3]), int(m[4]), int(m[5]))
+        for m in re.findall(r"^\s*(\S[^:]*): p = ([\d.]+) \[([\d.]+), ([\d.]+)\]\s+\((\d+)/(\d+) starts", text, re.M)
+    }
     assert set(found) == {"six-hump camel", "Styblinski-Tang", "Rastrigin"}
     for name, (p, low, high, successes, trials) in found.items():
         assert trials == 256 and low <= p <= high and abs(p - successes / trials) < 1e-4, name
@@ -134,7 +141,9 @@ def test_momentum_sweep_beats_plain_gradient_descent(executed):
 
 def test_heart_restarts_learn(executed):
     text = _text(_cell(executed, "from gdjax import losses"))
-    m = re.search(r"(\d+) restarts, (\d+) diverged; held-out accuracy: min ([\d.]+), median ([\d.]+), max ([\d.]+)", text)
+    m = re.search(
+        r"(\d+) restarts, (\d+) diverged; held-out accuracy: min ([\d.]+), median ([\d.]+), max ([\d.]+)", text
+    )
     assert m, text
     assert int(m[1]) == 8 and int(m[2]) == 0
     low, median, high = float(m[3]), float(m[4]), float(m[5])

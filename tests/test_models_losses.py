@@ -51,10 +51,17 @@ MULTICLASS_MODELS = {
     "mlp_softmax": models.mlp([3, 5, 3], hidden="tanh", output="softmax"),
 }
 CASES = (
-    [(f"{m}-{l}", REGRESSORS[m], lambda mm, p, x, y, f=f: f(mm.apply(p, x), y), Y_REAL)
-     for m in REGRESSORS for l, f in REGRESSION_LOSSES.items()]
-    + [(f"{m}-{l}", BINARY_MODELS[m], f, Y_BINARY) for m in BINARY_MODELS for l, f in BINARY_LOSSES.items()
-       if not (m == "perceptron" and l in ("bce", "mse"))]  # the step output has no gradient
+    [
+        (f"{m}-{l}", REGRESSORS[m], lambda mm, p, x, y, f=f: f(mm.apply(p, x), y), Y_REAL)
+        for m in REGRESSORS
+        for l, f in REGRESSION_LOSSES.items()
+    ]
+    + [
+        (f"{m}-{l}", BINARY_MODELS[m], f, Y_BINARY)
+        for m in BINARY_MODELS
+        for l, f in BINARY_LOSSES.items()
+        if not (m == "perceptron" and l in ("bce", "mse"))
+    ]  # the step output has no gradient
     + [(f"{m}-{l}", MULTICLASS_MODELS[m], f, Y_CLASS) for m in MULTICLASS_MODELS for l, f in MULTICLASS_LOSSES.items()]
 )
 
@@ -119,7 +126,10 @@ def test_float64_mode():
         x = np.asarray(X, np.float64)
         loss = losses.sigmoid_binary_cross_entropy(model.logits(params, x), Y_BINARY.astype(jnp.float64))
         assert loss.dtype == jnp.float64
-        assert jax.grad(lambda p: losses.sigmoid_binary_cross_entropy(model.logits(p, x), Y_BINARY))(params)["w"].dtype == jnp.float64
+        assert (
+            jax.grad(lambda p: losses.sigmoid_binary_cross_entropy(model.logits(p, x), Y_BINARY))(params)["w"].dtype
+            == jnp.float64
+        )
 
 
 def test_output_shapes():
@@ -141,6 +151,7 @@ def test_count_params_on_any_pytree():
 
 
 # Losses: closed forms and stability.
+
 
 def test_regression_losses_closed_form():
     p, y = jnp.array([1.0, 2.0, 4.0]), jnp.array([1.0, 0.0, 1.0])  # errors 0, 2, 3
@@ -198,7 +209,10 @@ def test_binary_cross_entropy_is_nonnegative_and_zero_only_when_right(logits, da
 
 
 def test_penalties_leave_biases_out_by_default():
-    params = [{"w": jnp.array([[1.0, -2.0]]), "b": jnp.array([3.0, 4.0])}, {"w": jnp.array([[-1.0], [0.5]]), "b": jnp.array([10.0])}]
+    params = [
+        {"w": jnp.array([[1.0, -2.0]]), "b": jnp.array([3.0, 4.0])},
+        {"w": jnp.array([[-1.0], [0.5]]), "b": jnp.array([10.0])},
+    ]
     assert float(losses.l1_penalty(params)) == pytest.approx(4.5)
     assert float(losses.l2_penalty(params)) == pytest.approx(6.25)
     assert float(losses.l1_penalty(params, include_bias=True)) == pytest.approx(21.5)
@@ -207,6 +221,7 @@ def test_penalties_leave_biases_out_by_default():
 
 
 # Bad input: clear errors, raised before anything compiles.
+
 
 def test_feature_count_mismatch():
     model = models.mlp([29, 16, 1])

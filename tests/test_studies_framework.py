@@ -11,8 +11,7 @@ import matplotlib.pyplot as plt
 import pytest
 
 from gdjax import cli
-from gdjax.studies import Findings, Study, run_study, write_report
-from gdjax.studies import _registry
+from gdjax.studies import Findings, Study, _registry, run_study, write_report
 
 
 def _toy_run(ctx):
@@ -50,8 +49,11 @@ def registry(monkeypatch):
     broken.STUDY = BROKEN
     monkeypatch.setitem(sys.modules, "gdjax_toy_studies", module)
     monkeypatch.setitem(sys.modules, "gdjax_broken_study", broken)
-    monkeypatch.setattr(_registry, "STUDIES", {"toy": ("gdjax_toy_studies", "Does the line fall?"),
-                                               "broken": ("gdjax_broken_study", "Does it crash?")})
+    monkeypatch.setattr(
+        _registry,
+        "STUDIES",
+        {"toy": ("gdjax_toy_studies", "Does the line fall?"), "broken": ("gdjax_broken_study", "Does it crash?")},
+    )
     monkeypatch.setattr(cli, "STUDIES", _registry.STUDIES)
     monkeypatch.setattr(cli, "HEADLINE", ("toy",))
     return _registry.STUDIES

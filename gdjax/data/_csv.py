@@ -77,7 +77,7 @@ def _parse(text: str, source: str, *, names: Sequence[str] | None, delimiter: st
     if names is not None:
         header = tuple(str(n).strip() for n in names)
     for fields in reader:
-        if not fields or all(not f.strip() for f in fields) and len(fields) == 1:
+        if not fields or (all(not f.strip() for f in fields) and len(fields) == 1):
             continue  # blank line
         fields = [f.strip() for f in fields]
         if header is None:
@@ -94,8 +94,7 @@ def _parse(text: str, source: str, *, names: Sequence[str] | None, delimiter: st
     for fields, line in zip(rows, lines):
         if len(fields) != width:
             raise ValueError(
-                f"{source}, line {line}: expected {width} fields (one per column of the header), "
-                f"got {len(fields)}."
+                f"{source}, line {line}: expected {width} fields (one per column of the header), got {len(fields)}."
             )
     return _Raw(source=source, header=header, rows=rows, lines=lines)
 

@@ -60,9 +60,7 @@ def split_sizes(num_examples: int, test_fraction: float = 0.2) -> tuple[int, int
     return n - n_test, n_test
 
 
-def train_test_split_indices(
-    key: Any, num_examples: int, *, test_fraction: float = 0.2, shuffle: bool = True
-) -> Split:
+def train_test_split_indices(key: Any, num_examples: int, *, test_fraction: float = 0.2, shuffle: bool = True) -> Split:
     """Index arrays of a random train/test split of ``range(num_examples)``.
 
     A uniformly random permutation of the examples (from ``key``; a Python int

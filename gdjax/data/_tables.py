@@ -43,9 +43,7 @@ COURSE_LINES: dict[str, tuple[float, float]] = {
 """The course's lines, name -> ``(slope, intercept)``."""
 
 
-def line_table(
-    slope: float, intercept: float = 0.0, *, x: Sequence[float] = COURSE_XS, dtype: Any = None
-) -> Dataset:
+def line_table(slope: float, intercept: float = 0.0, *, x: Sequence[float] = COURSE_XS, dtype: Any = None) -> Dataset:
     """The table of ``y = slope * x + intercept`` at the given ``x``.
 
     ``line_table(2.0)`` is the course's first regression example,

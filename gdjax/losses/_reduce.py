@@ -16,9 +16,7 @@ def same_shape(pred_name: str, pred, target_name: str, target) -> tuple[jax.Arra
     """Both as arrays, refusing any shape mismatch (no silent ``(n,)`` vs ``(n, 1)`` broadcasting)."""
     pred, target = jnp.asarray(pred), jnp.asarray(target)
     if pred.shape != target.shape:
-        raise ValueError(
-            f"{target_name} must have the same shape as {pred_name}, {pred.shape}; got {target.shape}."
-        )
+        raise ValueError(f"{target_name} must have the same shape as {pred_name}, {pred.shape}; got {target.shape}.")
     return pred, target
 
 

@@ -62,7 +62,7 @@ def mlp(
         if len(params) != num_layers:
             raise ValueError(f"params must hold {num_layers} layers for sizes {sizes}; got {len(params)}.")
         a = as_features("x", x, sizes[0])
-        for i, layer in enumerate(params[:-1]):
+        for _i, layer in enumerate(params[:-1]):
             a = hidden_fn(a @ layer["w"] + layer["b"])
             if key is not None and dropout > 0:
                 key, sub = jax.random.split(key)

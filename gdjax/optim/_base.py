@@ -30,9 +30,7 @@ OptState = Any  # a pytree of arrays (NamedTuples, tuples, dicts)
 Schedule = Callable[[jax.typing.ArrayLike], jax.typing.ArrayLike]
 ScalarOrSchedule = float | jax.Array | Schedule
 
-NO_PARAMS_MSG = (
-    "This transformation needs the current parameters: call update(updates, state, params)."
-)
+NO_PARAMS_MSG = "This transformation needs the current parameters: call update(updates, state, params)."
 
 
 class TransformInitFn(Protocol):
@@ -40,9 +38,7 @@ class TransformInitFn(Protocol):
 
 
 class TransformUpdateFn(Protocol):
-    def __call__(
-        self, updates: Updates, state: OptState, params: Params | None = None
-    ) -> tuple[Updates, OptState]: ...
+    def __call__(self, updates: Updates, state: OptState, params: Params | None = None) -> tuple[Updates, OptState]: ...
 
 
 class GradientTransformation(NamedTuple):
@@ -100,10 +96,7 @@ def chain(*transforms: GradientTransformation) -> GradientTransformation:
     """
     for i, t in enumerate(transforms):
         if not (callable(getattr(t, "init", None)) and callable(getattr(t, "update", None))):
-            raise ValueError(
-                f"chain argument {i} must be a gradient transformation with init and update; "
-                f"got {t!r}."
-            )
+            raise ValueError(f"chain argument {i} must be a gradient transformation with init and update; got {t!r}.")
     init_fns = tuple(t.init for t in transforms)
     update_fns = tuple(t.update for t in transforms)
 

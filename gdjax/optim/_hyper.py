@@ -37,9 +37,7 @@ def check_scalar(name: str, value: Any, kind: str = "finite") -> Any:
     """Validates a scalar hyperparameter; returns it unchanged (tracers included)."""
     if callable(value):
         raise ValueError(f"{name} must be a number or a scalar array, not a callable; got {value!r}.")
-    if isinstance(value, (bool, np.bool_)) or (
-        hasattr(value, "dtype") and jnp.issubdtype(value.dtype, jnp.bool_)
-    ):
+    if isinstance(value, (bool, np.bool_)) or (hasattr(value, "dtype") and jnp.issubdtype(value.dtype, jnp.bool_)):
         raise ValueError(f"{name} must be a number; got {value!r}.")
     try:
         shape = np.shape(value)

@@ -48,9 +48,7 @@ class ScaleByLearningRateState(NamedTuple):
     learning_rate: jax.Array
 
 
-def scale_by_learning_rate(
-    learning_rate: ScalarOrSchedule | None, *, flip_sign: bool = True
-) -> GradientTransformation:
+def scale_by_learning_rate(learning_rate: ScalarOrSchedule | None, *, flip_sign: bool = True) -> GradientTransformation:
     r"""Scales updates by the learning rate: :math:`u = -\eta_t\, g` (or :math:`+\eta_t g`).
 
     Args:
@@ -94,7 +92,7 @@ def scale_by_learning_rate(
 
 
 def _rate_states(state: OptState) -> list[ScaleByLearningRateState]:
-    is_rate = lambda x: isinstance(x, ScaleByLearningRateState)  # noqa: E731
+    is_rate = lambda x: isinstance(x, ScaleByLearningRateState)
     return [s for s in jax.tree.leaves(state, is_leaf=is_rate) if is_rate(s)]
 
 
@@ -119,4 +117,3 @@ def current_learning_rate(state: OptState) -> jax.Array:
             "For a partition, read each group's state: state.inner_states[label]."
         )
     return found[0].learning_rate
-

@@ -66,9 +66,7 @@ def partition(
         labels = labels_of(updates)
         new_states = {}
         for label in transforms:
-            updates, new_states[label] = group(label, labels).update(
-                updates, state.inner_states[label], params
-            )
+            updates, new_states[label] = group(label, labels).update(updates, state.inner_states[label], params)
         return updates, PartitionState(new_states)
 
     return GradientTransformation(init_fn, update_fn)

@@ -108,9 +108,7 @@ def exponential_decay(
             periods = jnp.floor(periods)
         value = jnp.where(elapsed <= 0, init_value, init_value * jnp.power(decay_rate, periods))
         if end_value is not None:
-            value = jnp.where(
-                decay_rate < 1, jnp.maximum(value, end_value), jnp.minimum(value, end_value)
-            )
+            value = jnp.where(decay_rate < 1, jnp.maximum(value, end_value), jnp.minimum(value, end_value))
         return value
 
     return schedule
@@ -293,8 +291,7 @@ def join_schedules(schedules: Sequence[Schedule], boundaries: Sequence[jax.typin
         raise ValueError(f"schedules must be a non-empty sequence of schedules; got {schedules!r}.")
     if len(boundaries) != len(schedules) - 1:
         raise ValueError(
-            f"boundaries must have one entry fewer than schedules ({len(schedules) - 1}); "
-            f"got {len(boundaries)}."
+            f"boundaries must have one entry fewer than schedules ({len(schedules) - 1}); got {len(boundaries)}."
         )
     for i, b in enumerate(boundaries):
         check_scalar(f"boundaries[{i}]", b, "nonnegative")

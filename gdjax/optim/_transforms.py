@@ -169,9 +169,7 @@ def trace(
         else:
             # The first buffer is the raw gradient (PyTorch); afterwards it is damped.
             keep = jnp.where(state.count == 0, 1, 1 - _hyper.scalar(dampening))
-            new_trace = jax.tree.map(
-                lambda g, b: cast(keep, g) * g + cast(mu, g) * b, updates, state.trace
-            )
+            new_trace = jax.tree.map(lambda g, b: cast(keep, g) * g + cast(mu, g) * b, updates, state.trace)
         count = safe_increment(state.count) if counted else None
         if nesterov:
             updates = jax.tree.map(lambda g, b: g + cast(mu, g) * b, updates, new_trace)
@@ -223,9 +221,7 @@ def scale_by_adagrad(
     eps_in_sqrt = _hyper.check_bool("eps_in_sqrt", eps_in_sqrt)
 
     def init_fn(params):
-        return ScaleByAdagradState(
-            jax.tree.map(lambda p: jnp.full_like(p, initial_accumulator_value), params)
-        )
+        return ScaleByAdagradState(jax.tree.map(lambda p: jnp.full_like(p, initial_accumulator_value), params))
 
     def scaled(g, s):
         if eps_in_sqrt:
@@ -310,14 +306,10 @@ def scale_by_rms(
     def update_fn(updates, state, params=None):
         del params
         rho = _hyper.scalar(decay)
-        nu = jax.tree.map(
-            lambda g, v: cast(1 - rho, g) * g**2 + cast(rho, g) * v, updates, state.nu
-        )
+        nu = jax.tree.map(lambda g, v: cast(1 - rho, g) * g**2 + cast(rho, g) * v, updates, state.nu)
         mu = None
         if centered:
-            mu = jax.tree.map(
-                lambda g, m: cast(1 - rho, g) * g + cast(rho, g) * m, updates, state.mu
-            )
+            mu = jax.tree.map(lambda g, m: cast(1 - rho, g) * g + cast(rho, g) * m, updates, state.mu)
         count = safe_increment(state.count) if bias_correction else None
         nu_hat = _bias_correction(nu, rho, count) if bias_correction else nu
         if centered:
@@ -399,12 +391,8 @@ def scale_by_adam(
     def update_fn(updates, state, params=None):
         del params
         beta1, beta2 = _hyper.scalar(b1), _hyper.scalar(b2)
-        mu = jax.tree.map(
-            lambda g, m: cast(1 - beta1, g) * g + cast(beta1, g) * m, updates, state.mu
-        )
-        nu = jax.tree.map(
-            lambda g, v: cast(1 - beta2, g) * g**2 + cast(beta2, g) * v, updates, state.nu
-        )
+        mu = jax.tree.map(lambda g, m: cast(1 - beta1, g) * g + cast(beta1, g) * m, updates, state.mu)
+        nu = jax.tree.map(lambda g, v: cast(1 - beta2, g) * g**2 + cast(beta2, g) * v, updates, state.nu)
         count = safe_increment(state.count)
         if nesterov:
             mu_hat = jax.tree.map(
@@ -415,9 +403,7 @@ def scale_by_adam(
         else:
             mu_hat = _bias_correction(mu, beta1, count)
         nu_hat = _bias_correction(nu, beta2, count)
-        updates = jax.tree.map(
-            lambda m, v: m / (jnp.sqrt(v + cast(eps_root, v)) + cast(eps, v)), mu_hat, nu_hat
-        )
+        updates = jax.tree.map(lambda m, v: m / (jnp.sqrt(v + cast(eps_root, v)) + cast(eps, v)), mu_hat, nu_hat)
         mu = _cast_tree(mu, mu_dtype)
         nu = jax.tree.map(lambda v, old: v.astype(old.dtype), nu, state.nu)
         return updates, ScaleByAdamState(count, mu, nu)
@@ -490,9 +476,7 @@ def clip(max_delta: jax.typing.ArrayLike) -> GradientTransformation:
 
     def update_fn(updates, state, params=None):
         del params
-        updates = jax.tree.map(
-            lambda g: jnp.clip(g, -cast(max_delta, g), cast(max_delta, g)), updates
-        )
+        updates = jax.tree.map(lambda g: jnp.clip(g, -cast(max_delta, g), cast(max_delta, g)), updates)
         return updates, state
 
     return GradientTransformation(init_empty_state, update_fn)
@@ -503,10 +487,7 @@ def global_norm(tree: PyTree) -> jax.Array:
 
     Each leaf's sum of squares is taken in at least float32.
     """
-    squares = [
-        jnp.sum(jnp.square(x.astype(jnp.promote_types(x.dtype, jnp.float32))))
-        for x in jax.tree.leaves(tree)
-    ]
+    squares = [jnp.sum(jnp.square(x.astype(jnp.promote_types(x.dtype, jnp.float32)))) for x in jax.tree.leaves(tree)]
     return jnp.sqrt(sum(squares, jnp.zeros([], jnp.float32)))
 
 
@@ -530,10 +511,7 @@ def clip_by_global_norm(max_norm: jax.typing.ArrayLike) -> GradientTransformatio
         del params
         norm = global_norm(updates)
         keep = norm < max_norm
-        updates = jax.tree.map(
-            lambda g: jnp.where(keep, g, (g / norm.astype(g.dtype)) * cast(max_norm, g)), updates
-        )
+        updates = jax.tree.map(lambda g: jnp.where(keep, g, (g / norm.astype(g.dtype)) * cast(max_norm, g)), updates)
         return updates, state
 
     return GradientTransformation(init_empty_state, update_fn)
-

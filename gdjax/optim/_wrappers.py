@@ -29,8 +29,7 @@ def _resolve_mask(mask: Any, tree: PyTree) -> PyTree:
     for leaf in jax.tree.leaves(mask_tree):
         if not isinstance(leaf, (bool, np.bool_)):
             raise ValueError(
-                "mask leaves must be Python booleans (the mask is static, known before compiling); "
-                f"got {leaf!r}."
+                f"mask leaves must be Python booleans (the mask is static, known before compiling); got {leaf!r}."
             )
     return mask_tree
 
@@ -59,12 +58,8 @@ def masked(inner: GradientTransformation, mask: PyTree | Callable[[PyTree], PyTr
     def update_fn(updates, state, params=None):
         mask_tree = _resolve_mask(mask, updates)
         masked_params = None if params is None else _mask_tree(params, mask_tree)
-        new_updates, inner_state = inner.update(
-            _mask_tree(updates, mask_tree), state.inner_state, masked_params
-        )
-        updates = jax.tree.map(
-            lambda m, new, old: new if m else old, mask_tree, new_updates, updates
-        )
+        new_updates, inner_state = inner.update(_mask_tree(updates, mask_tree), state.inner_state, masked_params)
+        updates = jax.tree.map(lambda m, new, old: new if m else old, mask_tree, new_updates, updates)
         return updates, MaskedState(inner_state)
 
     return GradientTransformation(init_fn, update_fn)
@@ -138,9 +133,7 @@ def apply_if_finite(inner: GradientTransformation, max_consecutive_errors: int) 
         return updates, ApplyIfFiniteState(
             notfinite_count=notfinite_count,
             last_finite=finite,
-            total_notfinite=jnp.where(
-                finite, state.total_notfinite, safe_increment(state.total_notfinite)
-            ),
+            total_notfinite=jnp.where(finite, state.total_notfinite, safe_increment(state.total_notfinite)),
             inner_state=inner_state,
         )
 

@@ -163,7 +163,10 @@ def _build(fn: Callable[[Any, Any], Any], mesh: Mesh, tile: int) -> Callable[[An
         return jax.tree.map(lambda leaf: leaf.reshape((local,) + leaf.shape[2:]), out)
 
     sharded = jax.shard_map(
-        per_device, mesh=mesh, in_specs=(PartitionSpec(AXIS), PartitionSpec()), out_specs=PartitionSpec(AXIS),
+        per_device,
+        mesh=mesh,
+        in_specs=(PartitionSpec(AXIS), PartitionSpec()),
+        out_specs=PartitionSpec(AXIS),
         check_vma=False,
     )
     items = NamedSharding(mesh, PartitionSpec(AXIS))

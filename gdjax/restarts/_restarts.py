@@ -203,9 +203,18 @@ def _train_many(
     if batch_size is not None and check_int("batch_size", batch_size, minimum=1) > n:
         raise ValueError(f"batch_size must be <= the number of training examples ({n}); got {batch_size}.")
     trainer = make_trainer(
-        loss_fn, optimizer, epochs=epochs, batch_size=batch_size, remainder=remainder, shuffle=shuffle,
-        metrics=metrics, penalty=penalty, penalty_weight=penalty_weight, early_stopping=early_stopping,
-        learning_rate=learning_rate, record_step_loss=record_step_loss,
+        loss_fn,
+        optimizer,
+        epochs=epochs,
+        batch_size=batch_size,
+        remainder=remainder,
+        shuffle=shuffle,
+        metrics=metrics,
+        penalty=penalty,
+        penalty_weight=penalty_weight,
+        early_stopping=early_stopping,
+        learning_rate=learning_rate,
+        record_step_loss=record_step_loss,
     )
     config = trainer.config
     _check_params(init(jax.random.key(0)))  # the structure and dtypes every restart will have
@@ -233,8 +242,12 @@ def _train_many(
         bar = tqdm(total=grid_size * num_restarts, unit="run", desc="trainings")
     try:
         out = map_batched(
-            one, items, (train_data, validation_data, hyperparams, order_key),
-            chunk_size=chunk_size, tile_size=tile_size, devices=devices,
+            one,
+            items,
+            (train_data, validation_data, hyperparams, order_key),
+            chunk_size=chunk_size,
+            tile_size=tile_size,
+            devices=devices,
             progress=None if bar is None else (lambda done: bar.update(done - bar.n)),
         )
     finally:
@@ -278,7 +291,7 @@ def _training_program(config: Any, init: Callable[[jax.Array], Any]) -> Callable
 
 
 def _result(out: dict[str, Any], shape: tuple[int, ...], grid: dict[str, np.ndarray]) -> RestartsResult:
-    reshape = lambda tree: jax.tree.map(lambda a: np.asarray(a).reshape(shape + np.shape(a)[1:]), tree)  # noqa: E731
+    reshape = lambda tree: jax.tree.map(lambda a: np.asarray(a).reshape(shape + np.shape(a)[1:]), tree)
     return RestartsResult(
         params=reshape(out["params"]),
         final_loss=reshape(out["final_loss"]),
@@ -341,11 +354,29 @@ def restarts(
       A :class:`RestartsResult` with leading axis ``N``.
     """
     out, n = _train_many(
-        loss_fn, init, train_data, optimizer=optimizer, epochs=epochs, key=key, num_restarts=num_restarts,
-        hyperparams=hyperparams, batched_hyperparams=None, batch_size=batch_size,
-        validation_data=validation_data, metrics=metrics, penalty=penalty, penalty_weight=penalty_weight,
-        early_stopping=early_stopping, remainder=remainder, shuffle=shuffle, learning_rate=learning_rate,
-        record_step_loss=record_step_loss, data_order=data_order, chunk_size=chunk_size, tile_size=tile_size, devices=devices,
+        loss_fn,
+        init,
+        train_data,
+        optimizer=optimizer,
+        epochs=epochs,
+        key=key,
+        num_restarts=num_restarts,
+        hyperparams=hyperparams,
+        batched_hyperparams=None,
+        batch_size=batch_size,
+        validation_data=validation_data,
+        metrics=metrics,
+        penalty=penalty,
+        penalty_weight=penalty_weight,
+        early_stopping=early_stopping,
+        remainder=remainder,
+        shuffle=shuffle,
+        learning_rate=learning_rate,
+        record_step_loss=record_step_loss,
+        data_order=data_order,
+        chunk_size=chunk_size,
+        tile_size=tile_size,
+        devices=devices,
         progress=progress,
     )
     return _result(out, (n,), {})
@@ -402,11 +433,29 @@ def sweep(
     axes, points, shape = _grid_points(grid)
     _validate_grid_values(optimizer, axes)
     out, n = _train_many(
-        loss_fn, init, train_data, optimizer=optimizer, epochs=epochs, key=key, num_restarts=num_restarts,
-        hyperparams=None, batched_hyperparams=points, batch_size=batch_size,
-        validation_data=validation_data, metrics=metrics, penalty=penalty, penalty_weight=penalty_weight,
-        early_stopping=early_stopping, remainder=remainder, shuffle=shuffle, learning_rate=learning_rate,
-        record_step_loss=record_step_loss, data_order=data_order, chunk_size=chunk_size, tile_size=tile_size, devices=devices,
+        loss_fn,
+        init,
+        train_data,
+        optimizer=optimizer,
+        epochs=epochs,
+        key=key,
+        num_restarts=num_restarts,
+        hyperparams=None,
+        batched_hyperparams=points,
+        batch_size=batch_size,
+        validation_data=validation_data,
+        metrics=metrics,
+        penalty=penalty,
+        penalty_weight=penalty_weight,
+        early_stopping=early_stopping,
+        remainder=remainder,
+        shuffle=shuffle,
+        learning_rate=learning_rate,
+        record_step_loss=record_step_loss,
+        data_order=data_order,
+        chunk_size=chunk_size,
+        tile_size=tile_size,
+        devices=devices,
         progress=progress,
     )
     return _result(out, shape + (n,), axes)
@@ -450,19 +499,27 @@ def minimize_restarts(
     max_steps = check_minimize_options(fun, optimizer, max_steps, tol, xtol, ftol, max_norm)
     leaves = jax.tree_util.tree_leaves_with_path(starts)
     if not leaves:
-        raise ValueError("starts must be an array (or pytree of arrays) with a leading axis of starting points; got none.")
+        raise ValueError(
+            "starts must be an array (or pytree of arrays) with a leading axis of starting points; got none."
+        )
     n = None
     for path, leaf in leaves:
         name = f"starts{jax.tree_util.keystr(path)}"
         if np.ndim(leaf) < 1 or np.shape(leaf)[0] == 0:
-            raise ValueError(f"{name} must have a leading axis of at least one starting point; got shape {np.shape(leaf)}.")
+            raise ValueError(
+                f"{name} must have a leading axis of at least one starting point; got shape {np.shape(leaf)}."
+            )
         n = np.shape(leaf)[0] if n is None else n
         if np.shape(leaf)[0] != n:
             raise ValueError(f"{name} must have {n} starting points like the others; got shape {np.shape(leaf)}.")
         check_finite_array(name, leaf)
     starts = jax.tree.map(
-        lambda a: jnp.asarray(a) if jnp.issubdtype(jnp.asarray(a).dtype, jnp.inexact)
-        else jnp.asarray(a, jnp.result_type(float)), starts
+        lambda a: (
+            jnp.asarray(a)
+            if jnp.issubdtype(jnp.asarray(a).dtype, jnp.inexact)
+            else jnp.asarray(a, jnp.result_type(float))
+        ),
+        starts,
     )
 
     shape: tuple[int, ...] = (n,)
@@ -481,8 +538,12 @@ def minimize_restarts(
 
     one = _minimize_program(fun, optimizer, max_steps, keep_trajectory)
     out = map_batched(
-        one, items, (hyperparams, tol, xtol, ftol, max_norm),
-        chunk_size=chunk_size, tile_size=tile_size, devices=devices,
+        one,
+        items,
+        (hyperparams, tol, xtol, ftol, max_norm),
+        chunk_size=chunk_size,
+        tile_size=tile_size,
+        devices=devices,
     )
     return jax.tree.map(lambda a: np.asarray(a).reshape(shape + np.shape(a)[1:]), out)
 

@@ -104,8 +104,15 @@ def summarize_values(values: Any, diverged: Any = None) -> ValueSummary:
         return ValueSummary(0, int(bad.sum()), nan, nan, nan, nan, nan, nan, nan)
     q05, median, q95 = np.quantile(good, [0.05, 0.5, 0.95])
     return ValueSummary(
-        int(good.size), int(bad.sum()), float(good.min()), float(median), float(good.mean()),
-        float(good.std()), float(good.max()), float(q05), float(q95),
+        int(good.size),
+        int(bad.sum()),
+        float(good.min()),
+        float(median),
+        float(good.mean()),
+        float(good.std()),
+        float(good.max()),
+        float(q05),
+        float(q95),
     )
 
 

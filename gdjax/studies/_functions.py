@@ -110,7 +110,7 @@ def double_well(x):
 
 # Stationary points of the double well: 4 w^3 - 4 w + 0.3 = 0.
 _DW_ROOTS = _real_cubic_roots(4.0, 0.0, -4.0, DOUBLE_WELL_TILT)  # left minimum, maximum, right minimum
-_dw = lambda w: (w * w - 1) ** 2 + DOUBLE_WELL_TILT * w  # noqa: E731
+_dw = lambda w: (w * w - 1) ** 2 + DOUBLE_WELL_TILT * w
 
 # ----------------------------------------------------------------------- 2-D
 
@@ -150,7 +150,7 @@ def styblinski_tang(x):
 
 
 _ST_ROOTS = _real_cubic_roots(4.0, 0.0, -32.0, 5.0)  # 1-D stationary points: min, max, min
-_st1 = lambda t: 0.5 * (t**4 - 16 * t**2 + 5 * t)  # noqa: E731
+_st1 = lambda t: 0.5 * (t**4 - 16 * t**2 + 5 * t)
 
 
 def rosenbrock(x):
@@ -210,60 +210,131 @@ FUNCTIONS: dict[str, TestFunction] = {
     f.name: f
     for f in (
         TestFunction(
-            "course_quartic", "course quartic", r"$L(w) = w^4 - 3w^3 + 2$", course_quartic, 1, ((-1.5, 3.5),),
-            np.array([[9 / 4]]), -1675 / 256, local_minimizers=np.array([[0.0]]),
+            "course_quartic",
+            "course quartic",
+            r"$L(w) = w^4 - 3w^3 + 2$",
+            course_quartic,
+            1,
+            ((-1.5, 3.5),),
+            np.array([[9 / 4]]),
+            -1675 / 256,
+            local_minimizers=np.array([[0.0]]),
             note="one minimum (w = 9/4); w = 0 is a stationary inflection point, a plateau where "
             "gradient descent from the left stalls",
         ),
         TestFunction(
-            "double_well", "tilted double well", r"$L(w) = (w^2 - 1)^2 + 0.3w$", double_well, 1, ((-2.0, 2.0),),
-            np.array([[_DW_ROOTS[0]]]), float(_dw(_DW_ROOTS[0])), local_minimizers=np.array([[_DW_ROOTS[2]]]),
+            "double_well",
+            "tilted double well",
+            r"$L(w) = (w^2 - 1)^2 + 0.3w$",
+            double_well,
+            1,
+            ((-2.0, 2.0),),
+            np.array([[_DW_ROOTS[0]]]),
+            float(_dw(_DW_ROOTS[0])),
+            local_minimizers=np.array([[_DW_ROOTS[2]]]),
             note=f"two wells: global at w = {_DW_ROOTS[0]:.4f}, local at w = {_DW_ROOTS[2]:.4f}",
         ),
         TestFunction(
-            "six_hump_camel", "six-hump camel", r"$(4 - 2.1x^2 + x^4/3)x^2 + xy + (4y^2 - 4)y^2$",
-            six_hump_camel, 2, ((-2.0, 2.0), (-1.0, 1.0)), np.array([_CAMEL, -_CAMEL]),
-            -1.031628453489877, note="six local minima, two of them global",
+            "six_hump_camel",
+            "six-hump camel",
+            r"$(4 - 2.1x^2 + x^4/3)x^2 + xy + (4y^2 - 4)y^2$",
+            six_hump_camel,
+            2,
+            ((-2.0, 2.0), (-1.0, 1.0)),
+            np.array([_CAMEL, -_CAMEL]),
+            -1.031628453489877,
+            note="six local minima, two of them global",
         ),
         TestFunction(
-            "himmelblau", "Himmelblau", r"$(x^2 + y - 11)^2 + (x + y^2 - 7)^2$", himmelblau, 2,
-            ((-5.0, 5.0), (-5.0, 5.0)), _himmelblau_minimizers(), 0.0,
+            "himmelblau",
+            "Himmelblau",
+            r"$(x^2 + y - 11)^2 + (x + y^2 - 7)^2$",
+            himmelblau,
+            2,
+            ((-5.0, 5.0), (-5.0, 5.0)),
+            _himmelblau_minimizers(),
+            0.0,
             note="four global minima, all at value 0: every start succeeds",
         ),
         TestFunction(
-            "rastrigin", "Rastrigin", r"$20 + \sum_i (x_i^2 - 10\cos 2\pi x_i)$", rastrigin, 2,
-            ((-5.12, 5.12), (-5.12, 5.12)), np.zeros((1, 2)), 0.0,
+            "rastrigin",
+            "Rastrigin",
+            r"$20 + \sum_i (x_i^2 - 10\cos 2\pi x_i)$",
+            rastrigin,
+            2,
+            ((-5.12, 5.12), (-5.12, 5.12)),
+            np.zeros((1, 2)),
+            0.0,
             note="a regular grid of about 100 local minima on the domain",
         ),
         TestFunction(
-            "ackley", "Ackley", r"$-20e^{-0.2\sqrt{(x^2+y^2)/2}} - e^{(\cos 2\pi x + \cos 2\pi y)/2} + e + 20$",
-            ackley, 2, ((-5.0, 5.0), (-5.0, 5.0)), np.zeros((1, 2)), 0.0,
+            "ackley",
+            "Ackley",
+            r"$-20e^{-0.2\sqrt{(x^2+y^2)/2}} - e^{(\cos 2\pi x + \cos 2\pi y)/2} + e + 20$",
+            ackley,
+            2,
+            ((-5.0, 5.0), (-5.0, 5.0)),
+            np.zeros((1, 2)),
+            0.0,
             note="a nearly flat plate of ripples around a narrow central funnel",
         ),
         TestFunction(
-            "styblinski_tang", "Styblinski-Tang", r"$\frac{1}{2}\sum_i (x_i^4 - 16x_i^2 + 5x_i)$", styblinski_tang,
-            2, ((-5.0, 5.0), (-5.0, 5.0)), np.array([[_ST_ROOTS[0], _ST_ROOTS[0]]]), float(2 * _st1(_ST_ROOTS[0])),
-            local_minimizers=np.array([[_ST_ROOTS[0], _ST_ROOTS[2]], [_ST_ROOTS[2], _ST_ROOTS[0]],
-                                       [_ST_ROOTS[2], _ST_ROOTS[2]]]),
+            "styblinski_tang",
+            "Styblinski-Tang",
+            r"$\frac{1}{2}\sum_i (x_i^4 - 16x_i^2 + 5x_i)$",
+            styblinski_tang,
+            2,
+            ((-5.0, 5.0), (-5.0, 5.0)),
+            np.array([[_ST_ROOTS[0], _ST_ROOTS[0]]]),
+            float(2 * _st1(_ST_ROOTS[0])),
+            local_minimizers=np.array(
+                [[_ST_ROOTS[0], _ST_ROOTS[2]], [_ST_ROOTS[2], _ST_ROOTS[0]], [_ST_ROOTS[2], _ST_ROOTS[2]]]
+            ),
             note="four basins, one per quadrant of minima; the global one at x = y = -2.9035",
         ),
         TestFunction(
-            "rosenbrock", "Rosenbrock", r"$(1 - x)^2 + 100(y - x^2)^2$", rosenbrock, 2, ((-2.0, 2.0), (-1.0, 3.0)),
-            np.array([[1.0, 1.0]]), 0.0, note="a curved, flat-bottomed valley",
+            "rosenbrock",
+            "Rosenbrock",
+            r"$(1 - x)^2 + 100(y - x^2)^2$",
+            rosenbrock,
+            2,
+            ((-2.0, 2.0), (-1.0, 3.0)),
+            np.array([[1.0, 1.0]]),
+            0.0,
+            note="a curved, flat-bottomed valley",
         ),
         TestFunction(
-            "beale", "Beale", r"$(1.5 - x + xy)^2 + (2.25 - x + xy^2)^2 + (2.625 - x + xy^3)^2$", beale, 2,
-            ((-4.5, 4.5), (-4.5, 4.5)), np.array([[3.0, 0.5]]), 0.0,
+            "beale",
+            "Beale",
+            r"$(1.5 - x + xy)^2 + (2.25 - x + xy^2)^2 + (2.625 - x + xy^3)^2$",
+            beale,
+            2,
+            ((-4.5, 4.5), (-4.5, 4.5)),
+            np.array([[3.0, 0.5]]),
+            0.0,
             note="flat plateaus and steep ridges; the minimum lies in a narrow curved valley",
         ),
         TestFunction(
-            "saddle", "saddle", r"$x^2 + y^4/4 - y^2/2$", saddle, 2, ((-2.0, 2.0), (-2.0, 2.0)),
-            np.array([[0.0, 1.0], [0.0, -1.0]]), -0.25, local_minimizers=np.zeros((1, 2)),
+            "saddle",
+            "saddle",
+            r"$x^2 + y^4/4 - y^2/2$",
+            saddle,
+            2,
+            ((-2.0, 2.0), (-2.0, 2.0)),
+            np.array([[0.0, 1.0], [0.0, -1.0]]),
+            -0.25,
+            local_minimizers=np.zeros((1, 2)),
             note="a saddle point at the origin between two minima",
         ),
         TestFunction(
-            "ill_conditioned", "ill-conditioned quadratic", r"$\frac{1}{2}(x^2 + 50y^2)$", ill_conditioned, 2,
-            ((-2.0, 2.0), (-1.0, 1.0)), np.zeros((1, 2)), 0.0,
+            "ill_conditioned",
+            "ill-conditioned quadratic",
+            r"$\frac{1}{2}(x^2 + 50y^2)$",
+            ill_conditioned,
+            2,
+            ((-2.0, 2.0), (-1.0, 1.0)),
+            np.zeros((1, 2)),
+            0.0,
             note="condition number 50, axes aligned with the coordinates",
         ),
     )

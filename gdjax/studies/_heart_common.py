@@ -66,9 +66,11 @@ def heart_task(seed: int = 0, sizes: Sequence[int] | None = COURSE_SIZES, *, dro
         model = gdjax.models.mlp(tuple(sizes), hidden="relu", output="sigmoid", dropout=dropout)
 
     if dropout > 0:
+
         def loss(params, batch, key):
             return sigmoid_binary_cross_entropy(model.logits(params, batch[0], key=key), batch[1])
     else:
+
         def loss(params, batch):
             return sigmoid_binary_cross_entropy(model.logits(params, batch[0]), batch[1])
 
@@ -118,8 +120,11 @@ def band(values: np.ndarray, axis: int = 0) -> tuple[np.ndarray, np.ndarray, np.
     """Median and 10th/90th percentiles over ``axis``, ignoring NaN (diverged runs)."""
     values = np.asarray(values, dtype=float)
     with np.errstate(all="ignore"):
-        return (np.nanmedian(values, axis=axis), np.nanpercentile(values, 10, axis=axis),
-                np.nanpercentile(values, 90, axis=axis))
+        return (
+            np.nanmedian(values, axis=axis),
+            np.nanpercentile(values, 10, axis=axis),
+            np.nanpercentile(values, 90, axis=axis),
+        )
 
 
 def spread(values: Any) -> dict[str, float]:
@@ -127,6 +132,17 @@ def spread(values: Any) -> dict[str, float]:
     values = np.asarray(values, dtype=float).ravel()
     values = values[np.isfinite(values)]
     if values.size == 0:
-        return {"median": float("nan"), "min": float("nan"), "max": float("nan"), "mean": float("nan"), "std": float("nan")}
-    return {"median": float(np.median(values)), "min": float(values.min()), "max": float(values.max()),
-            "mean": float(values.mean()), "std": float(values.std())}
+        return {
+            "median": float("nan"),
+            "min": float("nan"),
+            "max": float("nan"),
+            "mean": float("nan"),
+            "std": float("nan"),
+        }
+    return {
+        "median": float(np.median(values)),
+        "min": float(values.min()),
+        "max": float(values.max()),
+        "mean": float(values.mean()),
+        "std": float(values.std()),
+    }

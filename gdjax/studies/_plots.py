@@ -13,11 +13,11 @@ from collections.abc import Mapping, Sequence
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-from matplotlib.colors import LogNorm  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+from matplotlib.colors import LogNorm
 
-from gdjax.studies._functions import TestFunction, grid_values  # noqa: E402
+from gdjax.studies._functions import TestFunction, grid_values
 
 #: Colours of the optimizers, basins and series: matplotlib's tab10, readable in print.
 COLORS = plt.get_cmap("tab10").colors
@@ -26,13 +26,21 @@ OTHER = "0.6"  # grey: everything past the first colours (other basins, diverged
 
 def figure(nrows: int = 1, ncols: int = 1, *, width: float = 4.2, height: float = 3.4, **kw):
     """A figure of ``nrows x ncols`` panels of about ``width x height`` inches each (constrained layout)."""
-    fig, axes = plt.subplots(nrows, ncols, figsize=(width * ncols, height * nrows), layout="constrained",
-                             squeeze=False, **kw)
+    fig, axes = plt.subplots(
+        nrows, ncols, figsize=(width * ncols, height * nrows), layout="constrained", squeeze=False, **kw
+    )
     return fig, axes
 
 
-def landscape(ax, function: TestFunction, *, resolution: int = 200, levels: int = 30, log: bool | None = None,
-              colorbar: bool = False):
+def landscape(
+    ax,
+    function: TestFunction,
+    *,
+    resolution: int = 200,
+    levels: int = 30,
+    log: bool | None = None,
+    colorbar: bool = False,
+):
     """Draws ``function`` over its domain: a curve (1-D) or filled contours (2-D), marking global minima.
 
     ``log`` draws the 2-D contours of ``f - min + 1e-3`` on a log scale
@@ -41,8 +49,16 @@ def landscape(ax, function: TestFunction, *, resolution: int = 200, levels: int 
     if function.dim == 1:
         w, values = grid_values(function, resolution)
         ax.plot(w, values, color="black", lw=1.2)
-        ax.plot(function.minimizers[:, 0], [function.minimum] * len(function.minimizers), "*", color="gold",
-                mec="black", ms=14, label="global minimum", zorder=5)
+        ax.plot(
+            function.minimizers[:, 0],
+            [function.minimum] * len(function.minimizers),
+            "*",
+            color="gold",
+            mec="black",
+            ms=14,
+            label="global minimum",
+            zorder=5,
+        )
         ax.set_xlabel("w")
         ax.set_ylabel("L(w)")
         ax.set_title(function.title)
@@ -58,8 +74,16 @@ def landscape(ax, function: TestFunction, *, resolution: int = 200, levels: int 
     else:
         filled = ax.contourf(x, y, values, levels=levels, cmap="viridis")
         ax.contour(x, y, values, levels=levels, colors="white", linewidths=0.3, alpha=0.5)
-    ax.plot(function.minimizers[:, 0], function.minimizers[:, 1], "*", color="gold", mec="black", ms=14,
-            label="global minimum", zorder=5)
+    ax.plot(
+        function.minimizers[:, 0],
+        function.minimizers[:, 1],
+        "*",
+        color="gold",
+        mec="black",
+        ms=14,
+        label="global minimum",
+        zorder=5,
+    )
     ax.set_xlabel("x")
     ax.set_ylabel("y")
     ax.set_title(function.title)
@@ -111,8 +135,17 @@ def basin_colors(labels: np.ndarray, final_values: np.ndarray, *, max_colors: in
     return colors, legend
 
 
-def basins(ax, function: TestFunction, starts: np.ndarray, finals: np.ndarray, final_values: np.ndarray, *,
-           radius: float = 0.05, max_legend: int = 4, marker_size: float = 6):
+def basins(
+    ax,
+    function: TestFunction,
+    starts: np.ndarray,
+    finals: np.ndarray,
+    final_values: np.ndarray,
+    *,
+    radius: float = 0.05,
+    max_legend: int = 4,
+    marker_size: float = 6,
+):
     """The landscape with each start coloured by the basin (cluster of endpoints) it ends in."""
     labels = cluster_endpoints(finals, radius)
     colors, legend = basin_colors(labels, final_values)
@@ -123,12 +156,26 @@ def basins(ax, function: TestFunction, starts: np.ndarray, finals: np.ndarray, f
     else:
         ax.scatter(starts[:, 0], starts[:, 1], c=colors, s=marker_size, zorder=4, edgecolors="none")
     handles = [
-        matplotlib.lines.Line2D([], [], ls="", marker="o", color=color,
-                                label=("other" if np.isnan(value) else f"ends at f={value:.3g}") + f" ({count})")
+        matplotlib.lines.Line2D(
+            [],
+            [],
+            ls="",
+            marker="o",
+            color=color,
+            label=("other" if np.isnan(value) else f"ends at f={value:.3g}") + f" ({count})",
+        )
         for value, color, count in legend[:max_legend]
     ]
-    ax.legend(handles=handles, fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=2, frameon=False,
-              title="starts coloured by where they end (count)", title_fontsize=7)
+    ax.legend(
+        handles=handles,
+        fontsize=7,
+        loc="upper center",
+        bbox_to_anchor=(0.5, -0.2),
+        ncol=2,
+        frameon=False,
+        title="starts coloured by where they end (count)",
+        title_fontsize=7,
+    )
     return labels
 
 

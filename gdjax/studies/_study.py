@@ -96,8 +96,9 @@ class StudyContext:
             images.append(Image.open(buffer).convert("P", palette=Image.Palette.ADAPTIVE))
 
         def write(file):
-            images[0].save(file, format="GIF", save_all=True, append_images=images[1:],
-                           duration=int(1000 / fps), loop=0)
+            images[0].save(
+                file, format="GIF", save_all=True, append_images=images[1:], duration=int(1000 / fps), loop=0
+            )
 
         atomic_write(self.out_dir / filename, write)
         figure = Figure(filename, caption)
@@ -107,7 +108,14 @@ class StudyContext:
 
 def section_markdown(study: Study, findings: Findings, *, quick: bool, seed: int, seconds: float) -> str:
     """The study's report section; image links are relative to the study's folder."""
-    lines = [f"## {study.title}", "", f"**Question.** {study.question}", "", f"**Method.** {findings.method.strip()}", ""]
+    lines = [
+        f"## {study.title}",
+        "",
+        f"**Question.** {study.question}",
+        "",
+        f"**Method.** {findings.method.strip()}",
+        "",
+    ]
     for figure in findings.figures:
         lines += [f"![{figure.caption}]({figure.filename})", "", f"*{figure.caption}*", ""]
     lines += [f"**Findings.** {findings.findings.strip()}", ""]
@@ -148,5 +156,7 @@ def run_study(study: Study, out: Path, *, quick: bool, seed: int, progress: bool
         **findings.summary,
     }
     atomic_write_json(ctx.out_dir / "summary.json", record)
-    atomic_write_text(ctx.out_dir / "section.md", section_markdown(study, findings, quick=quick, seed=seed, seconds=seconds))
+    atomic_write_text(
+        ctx.out_dir / "section.md", section_markdown(study, findings, quick=quick, seed=seed, seconds=seconds)
+    )
     return record

@@ -35,8 +35,15 @@ def _label(b: int, n: int) -> str:
 
 def _train(task, metrics, params, key, b: int, n: int, lr: float, epochs: int):
     return gdjax.fit(
-        task.loss, params, task.train, optimizer=_sgd_of, hyperparams={"learning_rate": jnp.float32(lr)},
-        epochs=epochs, key=key, batch_size=None if b == n else b, metrics=metrics,
+        task.loss,
+        params,
+        task.train,
+        optimizer=_sgd_of,
+        hyperparams={"learning_rate": jnp.float32(lr)},
+        epochs=epochs,
+        key=key,
+        batch_size=None if b == n else b,
+        metrics=metrics,
     )
 
 
@@ -55,7 +62,7 @@ def _timed(task, metrics, params, key, b, n, lr, epochs, repeats: int) -> tuple[
 
 @functools.partial(jax.jit, static_argnames=("loss",))
 def _per_example_grads(loss, params, x, y):
-    flat = lambda p: jnp.concatenate([leaf.ravel() for leaf in jax.tree.leaves(p)])  # noqa: E731
+    flat = lambda p: jnp.concatenate([leaf.ravel() for leaf in jax.tree.leaves(p)])
     return jax.vmap(lambda xi, yi: flat(jax.grad(loss)(params, (xi[None], yi[None]))))(x, y)
 
 
@@ -78,8 +85,13 @@ def _gradient_noise(task, params, key, sizes, draws: int) -> dict:
         batch_grads = per_example[idx].mean(1)
         measured.append(float(np.mean(np.sum((batch_grads - full) ** 2, axis=1))))
         predicted.append(s2 / b * (n - b) / (n - 1))
-    return {"sizes": list(sizes), "measured": measured, "predicted": predicted,
-            "full_grad_norm2": float(np.sum(full**2)), "per_example_variance": s2}
+    return {
+        "sizes": list(sizes),
+        "measured": measured,
+        "predicted": predicted,
+        "full_grad_norm2": float(np.sum(full**2)),
+        "per_example_variance": s2,
+    }
 
 
 def _ms(seconds: float | None) -> str:
@@ -121,7 +133,10 @@ def run(ctx: StudyContext) -> Findings:
         return float(hit[0] * per_epoch) if hit.size else None
 
     summary = {
-        "n_train": n, "epochs": epochs, "learning_rate": LEARNING_RATE, "batch_sizes": sizes,
+        "n_train": n,
+        "epochs": epochs,
+        "learning_rate": LEARNING_RATE,
+        "batch_sizes": sizes,
         "steps_per_epoch": {str(b): runs[b].steps_per_epoch for b in sizes},
         "final_loss": {str(b): float(curves[b][-1]) for b in sizes},
         "seconds_per_run": {str(b): seconds[b] for b in sizes},
@@ -129,14 +144,22 @@ def run(ctx: StudyContext) -> Findings:
         "timing_repeats": repeats,
         "target_loss": target,
         "seconds_to_target": {str(b): time_to(curves[b], seconds[b] / epochs) for b in sizes},
-        "updates_to_target": {str(b): (int(np.flatnonzero(curves[b] <= target)[0]) * runs[b].steps_per_epoch
-                                       if (curves[b] <= target).any() else None) for b in sizes},
+        "updates_to_target": {
+            str(b): (
+                int(np.flatnonzero(curves[b] <= target)[0]) * runs[b].steps_per_epoch
+                if (curves[b] <= target).any()
+                else None
+            )
+            for b in sizes
+        },
         "noise_at_init": noise_init,
         "noise_after_training": noise_final,
-        "scaling_base_batch": BASE_BATCH, "scaling_base_rate": BASE_RATE,
+        "scaling_base_batch": BASE_BATCH,
+        "scaling_base_rate": BASE_RATE,
         "scaling_final_loss": {str(b): float(scaled_curves[b][-1]) for b in sizes},
-        "scaling_gap_to_base": {str(b): float(np.max(np.abs(scaled_curves[b] - scaled_curves[BASE_BATCH])))
-                                for b in sizes},
+        "scaling_gap_to_base": {
+            str(b): float(np.max(np.abs(scaled_curves[b] - scaled_curves[BASE_BATCH]))) for b in sizes
+        },
     }
 
     colours = dict(zip(sizes, plt.cm.viridis(np.linspace(0, 0.9, len(sizes)))))
@@ -153,44 +176,64 @@ def run(ctx: StudyContext) -> Findings:
     for ax in axes:
         ax.grid(alpha=0.3)
     fig.tight_layout()
-    ctx.save_figure(fig, "loss_vs_epochs_updates_time.png",
-                    f"Training loss of the heart network for each batch size, one shared initialisation and rate "
-                    f"{LEARNING_RATE}: against epochs, parameter updates and measured wall-clock time (median of "
-                    f"{repeats} compiled run(s), compilation excluded; the time axis spreads each run's total evenly "
-                    "over its epochs).")
+    ctx.save_figure(
+        fig,
+        "loss_vs_epochs_updates_time.png",
+        f"Training loss of the heart network for each batch size, one shared initialisation and rate "
+        f"{LEARNING_RATE}: against epochs, parameter updates and measured wall-clock time (median of "
+        f"{repeats} compiled run(s), compilation excluded; the time axis spreads each run's total evenly "
+        "over its epochs).",
+    )
 
     fig, ax = plt.subplots(figsize=(7, 4.2))
     for noise, style, label in ((noise_init, "o", "at initialisation"), (noise_final, "s", "after training (B = 32)")):
         ax.loglog(noise["sizes"], noise["measured"], style, label=f"measured, {label}")
         ax.loglog(noise["sizes"][:-1], noise["predicted"][:-1], "--", color="gray")
     ax.plot([], [], "--", color="gray", label="s^2/B (N-B)/(N-1)")
-    ax.set(xlabel="batch size B", ylabel="E ||g_B - g||^2",
-           title="Noise of the mini-batch gradient (full batch: exactly 0, not shown)")
+    ax.set(
+        xlabel="batch size B",
+        ylabel="E ||g_B - g||^2",
+        title="Noise of the mini-batch gradient (full batch: exactly 0, not shown)",
+    )
     ax.legend(fontsize=8)
     ax.grid(alpha=0.3, which="both")
     fig.tight_layout()
-    ctx.save_figure(fig, "gradient_noise.png",
-                    "Mean squared distance between mini-batch gradients and the full gradient, from random batches "
-                    "drawn without replacement, against the exact prediction s^2/B (N-B)/(N-1).")
+    ctx.save_figure(
+        fig,
+        "gradient_noise.png",
+        "Mean squared distance between mini-batch gradients and the full gradient, from random batches "
+        "drawn without replacement, against the exact prediction s^2/B (N-B)/(N-1).",
+    )
 
     fig, ax = plt.subplots(figsize=(7, 4.2))
     for b in sizes:
-        ax.plot(np.arange(epochs + 1), scaled_curves[b], color=colours[b],
-                label=f"{_label(b, n)}, rate {BASE_RATE * b / BASE_BATCH:.3g}")
-    ax.set(xlabel="epoch", ylabel="training loss (whole set)", yscale="log",
-           title=f"Linear scaling rule: rate = {BASE_RATE} x B / {BASE_BATCH}")
+        ax.plot(
+            np.arange(epochs + 1),
+            scaled_curves[b],
+            color=colours[b],
+            label=f"{_label(b, n)}, rate {BASE_RATE * b / BASE_BATCH:.3g}",
+        )
+    ax.set(
+        xlabel="epoch",
+        ylabel="training loss (whole set)",
+        yscale="log",
+        title=f"Linear scaling rule: rate = {BASE_RATE} x B / {BASE_BATCH}",
+    )
     ax.legend(fontsize=8)
     ax.grid(alpha=0.3)
     fig.tight_layout()
-    ctx.save_figure(fig, "linear_scaling.png",
-                    "Batch size and learning rate scaled together: the per-epoch curves stay close while the rate is "
-                    "small and separate once the scaled rate is large and only a few updates are left per epoch.")
+    ctx.save_figure(
+        fig,
+        "linear_scaling.png",
+        "Batch size and learning rate scaled together: the per-epoch curves stay close while the rate is "
+        "small and separate once the scaled rate is large and only a few updates are left per epoch.",
+    )
 
     ratio = [m / p for m, p in zip(noise_init["measured"][:-1], noise_init["predicted"][:-1])]
     close = [b for b in sizes if summary["scaling_gap_to_base"][str(b)] < 0.1]
     method = f"""
 The 29-16-1 network on the {n} heart training patients, plain SGD at rate {LEARNING_RATE}, {epochs} epochs, batch
-sizes {', '.join(_label(b, n) for b in sizes)}; every run starts from the same initialisation and the loss is that of
+sizes {", ".join(_label(b, n) for b in sizes)}; every run starts from the same initialisation and the loss is that of
 the whole training set at the end of each epoch. Each epoch is reshuffled and its last partial batch dropped, so
 B makes floor({n}/B) updates per epoch (B = 128 makes one, like the full batch, but on 128 patients). Wall-clock: each training is one compiled program (`gdjax.fit`); it is
 run once to compile, then timed over {repeats} more run(s) (median), so **compilation is excluded**; the time axis
@@ -205,29 +248,40 @@ Linear scaling rule: rate = {BASE_RATE} x B / {BASE_BATCH}, same initialisation 
     updates = {b: summary["updates_to_target"][str(b)] for b in sizes}
     fewest = min((b for b in sizes if updates[b] is not None), key=lambda b: updates[b])
     per_epoch_best = min(sizes, key=lambda b: summary["final_loss"][str(b)])
-    findings = f"""
-Per epoch, the {_label(per_epoch_best, n)} run ends lowest: after {epochs} epochs the loss is """ + ", ".join(
-        f"{summary['final_loss'][str(b)]:.3f} ({_label(b, n)})" for b in sizes) + f""": SGD makes
+    findings = (
+        f"""
+Per epoch, the {_label(per_epoch_best, n)} run ends lowest: after {epochs} epochs the loss is """
+        + ", ".join(f"{summary['final_loss'][str(b)]:.3f} ({_label(b, n)})" for b in sizes)
+        + f""": SGD makes
 {runs[1].steps_per_epoch} updates per epoch where batch gradient descent makes 1. Per update, larger batches need fewer
-steps to reach the loss {target:.3f} (fewest: {_label(fewest, n)}, """ + ", ".join(
-        f"{'never' if updates[b] is None else updates[b]} at {_label(b, n)}" for b in sizes) + """; counted at
+steps to reach the loss {target:.3f} (fewest: {_label(fewest, n)}, """
+        + ", ".join(f"{'never' if updates[b] is None else updates[b]} at {_label(b, n)}" for b in sizes)
+        + """; counted at
 epoch ends), since each step follows a better estimate of the gradient. Per second (measured, compile excluded) an
-update costs """ + ", ".join(f"{1e6 * summary['seconds_per_update'][str(b)]:.0f} us at {_label(b, n)}" for b in sizes) + f"""
-(the per-epoch evaluation of the whole-set loss included). Time to reach {target:.3f}: """ + ", ".join(
-        f"{_label(b, n)} {_ms(to_target[b])}" for b in sizes) + f"""; the fastest here is **{_label(fastest, n)}**.
+update costs """
+        + ", ".join(f"{1e6 * summary['seconds_per_update'][str(b)]:.0f} us at {_label(b, n)}" for b in sizes)
+        + f"""
+(the per-epoch evaluation of the whole-set loss included). Time to reach {target:.3f}: """
+        + ", ".join(f"{_label(b, n)} {_ms(to_target[b])}" for b in sizes)
+        + f"""; the fastest here is **{_label(fastest, n)}**.
 This ranking is a property of the hardware as much as of the algorithm: on a 2-core CPU and a 497-parameter
 network the cost of an update grows with B, while on an accelerator a large batch costs little more than a small one
 and the balance moves to larger batches.
 
 The gradient noise falls as 1/B with the finite-population correction: measured/predicted ratios at
 initialisation {min(ratio):.2f}-{max(ratio):.2f}; it is exactly zero for the full batch. The linear scaling rule keeps
-the per-epoch curves within 0.1 (largest gap over the epochs) of the B = {BASE_BATCH} curve for B in {close}; """ + (
-        "it held for every batch size tried." if len(close) == len(sizes) else
-        f"it stops holding at B = {min(set(sizes) - set(close))} (gap "
-        f"{summary['scaling_gap_to_base'][str(min(set(sizes) - set(close)))]:.3f}): the scaled rate "
-        f"({BASE_RATE * min(set(sizes) - set(close)) / BASE_BATCH:.3g}) is too large for the curvature, and a few large "
-        "steps per epoch cannot follow the path of many small ones.") + """
+the per-epoch curves within 0.1 (largest gap over the epochs) of the B = {BASE_BATCH} curve for B in {close}; """
+        + (
+            "it held for every batch size tried."
+            if len(close) == len(sizes)
+            else f"it stops holding at B = {min(set(sizes) - set(close))} (gap "
+            f"{summary['scaling_gap_to_base'][str(min(set(sizes) - set(close)))]:.3f}): the scaled rate "
+            f"({BASE_RATE * min(set(sizes) - set(close)) / BASE_BATCH:.3g}) is too large for the curvature, and a few large "
+            "steps per epoch cannot follow the path of many small ones."
+        )
+        + """
 """
+    )
     return Findings(summary=summary, method=method, findings=findings, figures=ctx.figures, failures=failures)
 
 

@@ -23,8 +23,16 @@ _ADAM_LOGISTIC = gdjax.optim.adam(1e-2)
 
 def _train(ctx: StudyContext, task, optimizer, *, epochs: int, num_restarts: int, stream: int):
     return gdjax.restarts.restarts(
-        task.loss, task.model.init, task.train, optimizer=optimizer, epochs=epochs, key=ctx.key(stream),
-        num_restarts=num_restarts, batch_size=BATCH_SIZE, validation_data=task.test, metrics=task.metrics,
+        task.loss,
+        task.model.init,
+        task.train,
+        optimizer=optimizer,
+        epochs=epochs,
+        key=ctx.key(stream),
+        num_restarts=num_restarts,
+        batch_size=BATCH_SIZE,
+        validation_data=task.test,
+        metrics=task.metrics,
         progress=ctx.progress,
     )
 
@@ -82,11 +90,12 @@ def run(ctx: StudyContext) -> Findings:
     apart = abs(gap) * summary["n_test"] >= 3  # three patients or more
     verdict = (
         f"the {'network' if gap > 0 else 'logistic regression'} is ahead by {abs(gap) * summary['n_test']:.1f} patients"
-        if apart else "the two models are not clearly apart (fewer than three patients between their medians)"
+        if apart
+        else "the two models are not clearly apart (fewer than three patients between their medians)"
     )
     method = f"""
 The bundled Cleveland heart data (303 patients, 29 inputs after one-hot encoding, numeric columns
-standardised on the training rows) split {summary['n_train']}/{summary['n_test']} with seed {ctx.seed}.
+standardised on the training rows) split {summary["n_train"]}/{summary["n_test"]} with seed {ctx.seed}.
 The course's network `mlp([29, 16, 1])` (ReLU, sigmoid output, **{net.n_params} parameters**) is
 trained with Adam (learning rate {LEARNING_RATE}) on the binary cross-entropy, mini-batches of
 {BATCH_SIZE}, {epochs} epochs, from **{num_restarts} random initialisations** (one vmapped program,
@@ -96,17 +105,17 @@ are only evaluated, never used to pick a restart or an epoch; the confusion matr
 (an arbitrary one, not the best). Spreads are over restarts (median, 10th-90th percentile band).
 """
     findings = f"""
-Test accuracy of the network: median **{summary['test_accuracy']:.3f}** over {num_restarts} restarts
-(range {summary['test_accuracy_spread']['min']:.3f}-{summary['test_accuracy_spread']['max']:.3f});
-logistic regression: median **{summary['logistic_test_accuracy']:.3f}**
-(range {summary['logistic_test_accuracy_spread']['min']:.3f}-{summary['logistic_test_accuracy_spread']['max']:.3f}),
-a difference of {gap:+.3f}, i.e. {gap * summary['n_test']:+.1f} of {summary['n_test']} patients. Network F1
-{summary['test_f1']:.3f} (precision {summary['test_precision']:.3f}, recall {summary['test_recall']:.3f}); logistic
-F1 {summary['logistic_test_f1']:.3f}. The network fits the training set {'better' if fits_better else 'no better'} (median
-training loss {summary['train_loss']['median']:.3f} against {summary['logistic_train_loss']['median']:.3f}), but on
-{summary['n_test']} test patients one patient is {100 / summary['n_test']:.1f} points of accuracy: {verdict}.
-The spread of test accuracy over restarts is {summary['test_accuracy_spread']['std']:.3f} (standard deviation) for the
-network against {summary['logistic_test_accuracy_spread']['std']:.3f} for the convex logistic regression, whose
+Test accuracy of the network: median **{summary["test_accuracy"]:.3f}** over {num_restarts} restarts
+(range {summary["test_accuracy_spread"]["min"]:.3f}-{summary["test_accuracy_spread"]["max"]:.3f});
+logistic regression: median **{summary["logistic_test_accuracy"]:.3f}**
+(range {summary["logistic_test_accuracy_spread"]["min"]:.3f}-{summary["logistic_test_accuracy_spread"]["max"]:.3f}),
+a difference of {gap:+.3f}, i.e. {gap * summary["n_test"]:+.1f} of {summary["n_test"]} patients. Network F1
+{summary["test_f1"]:.3f} (precision {summary["test_precision"]:.3f}, recall {summary["test_recall"]:.3f}); logistic
+F1 {summary["logistic_test_f1"]:.3f}. The network fits the training set {"better" if fits_better else "no better"} (median
+training loss {summary["train_loss"]["median"]:.3f} against {summary["logistic_train_loss"]["median"]:.3f}), but on
+{summary["n_test"]} test patients one patient is {100 / summary["n_test"]:.1f} points of accuracy: {verdict}.
+The spread of test accuracy over restarts is {summary["test_accuracy_spread"]["std"]:.3f} (standard deviation) for the
+network against {summary["logistic_test_accuracy_spread"]["std"]:.3f} for the convex logistic regression, whose
 restarts all reach nearly the same model; the test loss curves show where each starts to overfit.
 """
     return Findings(summary=summary, method=method, findings=findings, figures=ctx.figures, failures=failures)
@@ -118,8 +127,10 @@ def _figure_curves(ctx, runs, labels) -> None:
     for name, result in runs.items():
         history = result.history
         epochs = np.arange(1, history.train_loss.shape[-1] + 1)
-        for ax, train, val in ((axes[0], history.train_loss, history.val_loss),
-                               (axes[1], history.metrics["accuracy"], history.val_metrics["accuracy"])):
+        for ax, train, val in (
+            (axes[0], history.train_loss, history.val_loss),
+            (axes[1], history.metrics["accuracy"], history.val_metrics["accuracy"]),
+        ):
             for values, style, part in ((train, "-", "train"), (val, "--", "test")):
                 mid, low, high = band(values)
                 ax.plot(epochs, mid, style, color=colours[name], label=f"{labels[name]}, {part}")
@@ -130,9 +141,12 @@ def _figure_curves(ctx, runs, labels) -> None:
     for ax in axes:
         ax.grid(alpha=0.3)
     fig.tight_layout()
-    ctx.save_figure(fig, "learning_curves.png",
-                    "Learning curves of the 29-16-1 network and logistic regression: training (solid) and test (dashed) "
-                    "loss and accuracy, median over restarts with a 10-90% band.")
+    ctx.save_figure(
+        fig,
+        "learning_curves.png",
+        "Learning curves of the 29-16-1 network and logistic regression: training (solid) and test (dashed) "
+        "loss and accuracy, median over restarts with a 10-90% band.",
+    )
 
 
 def _figure_metrics(ctx, reports, labels) -> None:
@@ -143,8 +157,14 @@ def _figure_metrics(ctx, reports, labels) -> None:
         report = reports[name]
         data = [report[m][report["ok"]] for m in metrics]
         positions = np.arange(len(metrics)) + (k - 0.5) * width
-        parts = ax.boxplot(data, positions=positions, widths=width * 0.8, patch_artist=True, showfliers=True,
-                           medianprops={"color": "black"})
+        parts = ax.boxplot(
+            data,
+            positions=positions,
+            widths=width * 0.8,
+            patch_artist=True,
+            showfliers=True,
+            medianprops={"color": "black"},
+        )
         for box in parts["boxes"]:
             box.set_facecolor(colour)
             box.set_alpha(0.6)
@@ -154,8 +174,11 @@ def _figure_metrics(ctx, reports, labels) -> None:
     ax.legend(loc="lower left")
     ax.grid(alpha=0.3, axis="y")
     fig.tight_layout()
-    ctx.save_figure(fig, "test_metrics.png",
-                    "Test accuracy, precision, recall and F1 of every restart (boxes: quartiles; whiskers: 1.5 IQR).")
+    ctx.save_figure(
+        fig,
+        "test_metrics.png",
+        "Test accuracy, precision, recall and F1 of every restart (boxes: quartiles; whiskers: 1.5 IQR).",
+    )
 
 
 def _figure_confusion(ctx, reports, labels) -> None:
@@ -165,13 +188,22 @@ def _figure_confusion(ctx, reports, labels) -> None:
         ax.imshow(matrix, cmap="Blues", vmin=0)
         for i in range(2):
             for j in range(2):
-                ax.text(j, i, str(int(matrix[i, j])), ha="center", va="center", fontsize=14,
-                        color="white" if matrix[i, j] > matrix.max() / 2 else "black")
+                ax.text(
+                    j,
+                    i,
+                    str(int(matrix[i, j])),
+                    ha="center",
+                    va="center",
+                    fontsize=14,
+                    color="white" if matrix[i, j] > matrix.max() / 2 else "black",
+                )
         ax.set_xticks([0, 1], ["no disease", "disease"])
         ax.set_yticks([0, 1], ["no disease", "disease"])
         ax.set(xlabel="predicted", ylabel="true", title=f"{labels[name]} (restart 0)")
     fig.tight_layout()
-    ctx.save_figure(fig, "confusion.png", "Confusion matrices on the test set (restart 0 of each model, threshold 0.5).")
+    ctx.save_figure(
+        fig, "confusion.png", "Confusion matrices on the test set (restart 0 of each model, threshold 0.5)."
+    )
 
 
 STUDY = Study(NAME, "Heart disease: the course's network", STUDIES[NAME][1], run)

@@ -65,9 +65,19 @@ def run(ctx: StudyContext) -> Findings:
     every = ctx.size(2, 3)
     params0 = task.model.init(ctx.key(0))
     snapshots = [params0]
-    fit = gdjax.fit(task.loss, params0, task.train, optimizer=_ADAM, epochs=epochs, key=ctx.key(1),
-                    batch_size=BATCH_SIZE, validation_data=task.test, metrics=task.metrics, chunk_epochs=every,
-                    callback=lambda r: snapshots.append(r.params))
+    fit = gdjax.fit(
+        task.loss,
+        params0,
+        task.train,
+        optimizer=_ADAM,
+        epochs=epochs,
+        key=ctx.key(1),
+        batch_size=BATCH_SIZE,
+        validation_data=task.test,
+        metrics=task.metrics,
+        chunk_epochs=every,
+        callback=lambda r: snapshots.append(r.params),
+    )
     center, unravel = ravel_pytree(fit.params)
     trajectory = np.stack([np.asarray(ravel_pytree(p)[0]) for p in snapshots])  # (T, 497)
 
@@ -104,8 +114,17 @@ def run(ctx: StudyContext) -> Findings:
     captured_pca = float(np.linalg.norm(coef_pca) ** 2 / np.linalg.norm(offsets) ** 2)
     span = 1.2 * float(np.max(np.abs(coef_pca)))
     pca_grid = jnp.linspace(-span, span, n_grid)
-    pca_plane = np.asarray(_plane_losses(flat_loss, center, jnp.asarray(p1, center.dtype), jnp.asarray(p2, center.dtype),
-                                         pca_grid, pca_grid, task.train))
+    pca_plane = np.asarray(
+        _plane_losses(
+            flat_loss,
+            center,
+            jnp.asarray(p1, center.dtype),
+            jnp.asarray(p2, center.dtype),
+            pca_grid,
+            pca_grid,
+            task.train,
+        )
+    )
 
     final_loss = float(flat_loss(center, task.train))
     test_loss = float(flat_loss(center, task.test))
@@ -120,16 +139,23 @@ def run(ctx: StudyContext) -> Findings:
     _figure_2d(ctx, grid, random_plane, coef_random, pca_grid, pca_plane, coef_pca, explained, captured_random)
 
     summary = {
-        "n_params": task.n_params, "epochs": epochs, "snapshot_every_epochs": every, "num_snapshots": len(snapshots),
-        "final_train_loss": final_loss, "final_test_loss": test_loss,
+        "n_params": task.n_params,
+        "epochs": epochs,
+        "snapshot_every_epochs": every,
+        "num_snapshots": len(snapshots),
+        "final_train_loss": final_loss,
+        "final_test_loss": test_loss,
         "test_accuracy": float(fit.history.val_metrics["accuracy"][-1]),
-        "num_directions_1d": num_dirs, "grid_points": n_grid,
-        "slice_1d_train": train_slices.tolist(), "slice_1d_test": test_slices.tolist(),
+        "num_directions_1d": num_dirs,
+        "grid_points": n_grid,
+        "slice_1d_train": train_slices.tolist(),
+        "slice_1d_test": test_slices.tolist(),
         "slice_1d_alphas": np.asarray(alphas_1d).tolist(),
         "mean_rise_at_half_step": rise_half,
         "slice_1d_min_at_center": bool(np.all(np.argmin(train_slices, 1) == mid)),
         "random_plane_fraction_below_center": lower,
-        "random_plane_min": float(random_plane.min()), "random_plane_max": float(random_plane.max()),
+        "random_plane_min": float(random_plane.min()),
+        "random_plane_max": float(random_plane.max()),
         "trajectory_captured_by_random_plane": captured_random,
         "trajectory_captured_by_pca_plane": captured_pca,
         "pca_explained_variance": explained[:2].tolist(),
@@ -147,9 +173,10 @@ is rescaled to the norm of the matching weights of `theta*`, **bias directions z
 random directions** (least-squares coordinates), and on a second 2-D slice along the **two principal directions of the
 trajectory itself** (PCA of `theta_t - theta*`, Li et al. sec. 7, not filter-normalised), where the path actually lies.
 """
-    findings = f"""
+    findings = (
+        f"""
 The trained network sits in a basin: along every random filter-normalised direction the training loss is lowest at
-a = 0 ({'true for all' if summary['slice_1d_min_at_center'] else 'not true for all'} {num_dirs} directions) and rises
+a = 0 ({"true for all" if summary["slice_1d_min_at_center"] else "not true for all"} {num_dirs} directions) and rises
 by {rise_half:.3f} on average half a step away (a = +-0.5, i.e. every neuron's weights moved by half their norm), from
 {final_loss:.3f}; the test loss along the same lines sits higher ({test_loss:.3f} at the centre), the generalisation
 gap. On the random plane {100 * lower:.1f}% of the grid lies below the centre. The random plane captures only
@@ -157,11 +184,16 @@ gap. On the random plane {100 * lower:.1f}% of the grid lies below the centre. T
 nearly orthogonal to the path, so its projection huddles near the centre. The trajectory's own two principal
 directions explain {100 * explained[0]:.1f}% and {100 * explained[1]:.1f}% of its variance and capture
 {100 * captured_pca:.1f}% of its squared length: on that plane the path runs down across the loss contours to the
-trained point""" + (
-        f", and the valley goes on past it (the lowest loss on that plane, {float(pca_plane.min()):.3f}, lies beyond "
-        "the end of the path: more training would keep going that way)." if float(pca_plane.min()) < final_loss - 1e-4
-        else ", the lowest point of that plane.") + """
+trained point"""
+        + (
+            f", and the valley goes on past it (the lowest loss on that plane, {float(pca_plane.min()):.3f}, lies beyond "
+            "the end of the path: more training would keep going that way)."
+            if float(pca_plane.min()) < final_loss - 1e-4
+            else ", the lowest point of that plane."
+        )
+        + """
 """
+    )
     return Findings(summary=summary, method=method, findings=findings, figures=ctx.figures, failures=failures)
 
 
@@ -172,23 +204,43 @@ def _figure_1d(ctx, alphas, train_slices, test_slices) -> None:
         ax.plot(alphas, tr, color=colours[i], label=f"direction {i + 1}, train")
         ax.plot(alphas, te, "--", color=colours[i], lw=1, label=f"direction {i + 1}, test")
     ax.axvline(0, color="gray", lw=0.8)
-    ax.set(xlabel="step a along the filter-normalised direction", ylabel="binary cross-entropy",
-           title="1-D slices through the trained network")
+    ax.set(
+        xlabel="step a along the filter-normalised direction",
+        ylabel="binary cross-entropy",
+        title="1-D slices through the trained network",
+    )
     ax.legend(fontsize=7, ncol=2)
     ax.grid(alpha=0.3)
     fig.tight_layout()
-    ctx.save_figure(fig, "slices_1d.png",
-                    "Training (solid) and test (dashed) loss along random filter-normalised directions through the "
-                    "trained network (a = 0).")
+    ctx.save_figure(
+        fig,
+        "slices_1d.png",
+        "Training (solid) and test (dashed) loss along random filter-normalised directions through the "
+        "trained network (a = 0).",
+    )
 
 
 def _figure_2d(ctx, grid, random_plane, coef_random, pca_grid, pca_plane, coef_pca, explained, captured) -> None:
     fig, axes = plt.subplots(1, 2, figsize=(13, 5.4))
     for ax, g, plane, coef, title, xlabel, ylabel in (
-        (axes[0], grid, random_plane, coef_random, "Random filter-normalised directions",
-         "a (direction 1)", "b (direction 2)"),
-        (axes[1], pca_grid, pca_plane, coef_pca, "Principal directions of the trajectory",
-         f"PC 1 ({100 * explained[0]:.0f}% of the variance)", f"PC 2 ({100 * explained[1]:.0f}%)"),
+        (
+            axes[0],
+            grid,
+            random_plane,
+            coef_random,
+            "Random filter-normalised directions",
+            "a (direction 1)",
+            "b (direction 2)",
+        ),
+        (
+            axes[1],
+            pca_grid,
+            pca_plane,
+            coef_pca,
+            "Principal directions of the trajectory",
+            f"PC 1 ({100 * explained[0]:.0f}% of the variance)",
+            f"PC 2 ({100 * explained[1]:.0f}%)",
+        ),
     ):
         g = np.asarray(g)
         levels = np.quantile(plane, np.linspace(0, 1, 25))
@@ -201,14 +253,22 @@ def _figure_2d(ctx, grid, random_plane, coef_random, pca_grid, pca_plane, coef_p
         ax.plot(0, 0, "*", color="yellow", mec="black", ms=14, label="trained network")
         ax.set(xlabel=xlabel, ylabel=ylabel, title=title, xlim=(g[0], g[-1]), ylim=(g[0], g[-1]))
         ax.legend(fontsize=7, loc="upper right")
-    axes[0].annotate(f"random plane captures {100 * captured:.1f}% of the path", (0.02, 0.02),
-                     xycoords="axes fraction", color="white", fontsize=8)
+    axes[0].annotate(
+        f"random plane captures {100 * captured:.1f}% of the path",
+        (0.02, 0.02),
+        xycoords="axes fraction",
+        color="white",
+        fontsize=8,
+    )
     fig.tight_layout()
-    ctx.save_figure(fig, "surface_2d.png",
-                    "2-D slices of the training loss around the trained network: along two random filter-normalised "
-                    "directions (left, the trajectory projected onto that plane by least squares; points outside the "
-                    "window are clipped) and along the trajectory's two principal directions (right). Contour levels "
-                    "are quantiles of each slice.")
+    ctx.save_figure(
+        fig,
+        "surface_2d.png",
+        "2-D slices of the training loss around the trained network: along two random filter-normalised "
+        "directions (left, the trajectory projected onto that plane by least squares; points outside the "
+        "window are clipped) and along the trajectory's two principal directions (right). Contour levels "
+        "are quantiles of each slice.",
+    )
 
 
 STUDY = Study(NAME, "Loss landscape", STUDIES[NAME][1], run)

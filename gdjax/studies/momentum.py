@@ -118,18 +118,20 @@ def quadratic_table() -> list[dict[str, Any]]:
                 for name, (a, b) in params.items()
             }
             s = np.sqrt(kappa)
-            records.append({
-                "kappa": kappa,
-                "gd_iters": measured["gd"],
-                "momentum_iters": measured["momentum"],
-                "nesterov_iters": measured["nesterov"],
-                "gd_theory_iters": theory_iters((kappa - 1) / (kappa + 1)),
-                "momentum_theory_iters": theory_iters((s - 1) / (s + 1)),
-                "nesterov_theory_iters": theory_iters(1 - 1 / s),
-                "gd_rate": (kappa - 1) / (kappa + 1),
-                "momentum_rate": (s - 1) / (s + 1),
-                "alpha_beta": {name: list(ab) for name, ab in params.items()},
-            })
+            records.append(
+                {
+                    "kappa": kappa,
+                    "gd_iters": measured["gd"],
+                    "momentum_iters": measured["momentum"],
+                    "nesterov_iters": measured["nesterov"],
+                    "gd_theory_iters": theory_iters((kappa - 1) / (kappa + 1)),
+                    "momentum_theory_iters": theory_iters((s - 1) / (s + 1)),
+                    "nesterov_theory_iters": theory_iters(1 - 1 / s),
+                    "gd_rate": (kappa - 1) / (kappa + 1),
+                    "momentum_rate": (s - 1) / (s + 1),
+                    "alpha_beta": {name: list(ab) for name, ab in params.items()},
+                }
+            )
     return records
 
 
@@ -137,8 +139,9 @@ def heat_map(alphas: np.ndarray, betas: np.ndarray) -> np.ndarray:
     """Heavy-ball iterations over the grid ``(beta, alpha)`` at kappa = 100: one vmapped call."""
     with jax.enable_x64(True):
         a, b = jnp.meshgrid(jnp.asarray(alphas, jnp.float64), jnp.asarray(betas, jnp.float64))
-        run = jax.vmap(lambda a, b: shrink_iterations(float(HEATMAP_KAPPA), a, b, nesterov=False,
-                                                      max_iters=HEATMAP_MAX_ITERS))
+        run = jax.vmap(
+            lambda a, b: shrink_iterations(float(HEATMAP_KAPPA), a, b, nesterov=False, max_iters=HEATMAP_MAX_ITERS)
+        )
         return np.asarray(run(a.ravel(), b.ravel())).reshape(a.shape)
 
 
@@ -166,9 +169,15 @@ def escape(ctx: StudyContext, betas: np.ndarray, n: int, max_steps: int) -> dict
         reached = (f.distance_to_minimizer(r.x) <= 0.05) & ~diverged
         rates = [success_rate(reached[j]) for j in range(len(betas))]
         out[name] = {
-            "betas": [float(b) for b in betas], "share": [r.p for r in rates], "low": [r.low for r in rates],
-            "high": [r.high for r in rates], "diverged": [int(d.sum()) for d in diverged], "n_starts": n,
-            "start_box": box.tolist(), "learning_rate": ESCAPE_LR, "max_steps": max_steps,
+            "betas": [float(b) for b in betas],
+            "share": [r.p for r in rates],
+            "low": [r.low for r in rates],
+            "high": [r.high for r in rates],
+            "diverged": [int(d.sum()) for d in diverged],
+            "n_starts": n,
+            "start_box": box.tolist(),
+            "learning_rate": ESCAPE_LR,
+            "max_steps": max_steps,
         }
     return out
 
@@ -228,9 +237,18 @@ def variant_optimizer(h) -> GradientTransformation:
 def heart(ctx: StudyContext, epochs: int, num_restarts: int):
     task = heart_task(ctx.seed)
     return gdjax.sweep(
-        task.loss, task.model.init, task.train, optimizer=variant_optimizer,
-        grid={"variant": np.arange(len(VARIANTS))}, epochs=epochs, key=ctx.key(3), num_restarts=num_restarts,
-        batch_size=32, validation_data=task.test, metrics=task.metrics, progress=ctx.progress,
+        task.loss,
+        task.model.init,
+        task.train,
+        optimizer=variant_optimizer,
+        grid={"variant": np.arange(len(VARIANTS))},
+        epochs=epochs,
+        key=ctx.key(3),
+        num_restarts=num_restarts,
+        batch_size=32,
+        validation_data=task.test,
+        metrics=task.metrics,
+        progress=ctx.progress,
     )
 
 
@@ -266,22 +284,38 @@ def run(ctx: StudyContext) -> Findings:
         "quadratic": table,
         "shrink": SHRINK,
         "dimension": DIM,
-        "heatmap": {"kappa": HEATMAP_KAPPA, "alphas": alphas.tolist(), "betas": betas_grid.tolist(),
-                    "iterations": iters.tolist(), "max_iters": HEATMAP_MAX_ITERS,
-                    "best": {"alpha": float(alphas[best[1]]), "beta": float(betas_grid[best[0]]),
-                             "iterations": int(iters[best])},
-                    "optimal": {"alpha": opt_alpha, "beta": opt_beta},
-                    "converged_share": float(np.mean(iters <= HEATMAP_MAX_ITERS))},
+        "heatmap": {
+            "kappa": HEATMAP_KAPPA,
+            "alphas": alphas.tolist(),
+            "betas": betas_grid.tolist(),
+            "iterations": iters.tolist(),
+            "max_iters": HEATMAP_MAX_ITERS,
+            "best": {
+                "alpha": float(alphas[best[1]]),
+                "beta": float(betas_grid[best[0]]),
+                "iterations": int(iters[best]),
+            },
+            "optimal": {"alpha": opt_alpha, "beta": opt_beta},
+            "converged_share": float(np.mean(iters <= HEATMAP_MAX_ITERS)),
+        },
         "escape": esc,
         "heart": {
-            "learning_rate": HEART_LR, "epochs": epochs, "restarts": restarts_per, "batch_size": 32,
+            "learning_rate": HEART_LR,
+            "epochs": epochs,
+            "restarts": restarts_per,
+            "batch_size": 32,
             "steps": int(epochs * (heart_task(ctx.seed).train[0].shape[0] // 32)),
             "variants": [
-                {"label": label, "momentum": m, "nesterov": n, "schedule": s,
-                 "final_train_loss_median": float(np.nanmedian(runs.final_loss[v])),
-                 "final_test_loss_median": float(np.nanmedian(runs.final_val_loss[v])),
-                 "final_test_accuracy_median": float(np.nanmedian(runs.final_val_metrics["accuracy"][v])),
-                 "diverged": int(runs.diverged[v].sum())}
+                {
+                    "label": label,
+                    "momentum": m,
+                    "nesterov": n,
+                    "schedule": s,
+                    "final_train_loss_median": float(np.nanmedian(runs.final_loss[v])),
+                    "final_test_loss_median": float(np.nanmedian(runs.final_val_loss[v])),
+                    "final_test_accuracy_median": float(np.nanmedian(runs.final_val_metrics["accuracy"][v])),
+                    "diverged": int(runs.diverged[v].sum()),
+                }
                 for v, (label, m, n, s) in enumerate(VARIANTS)
             ],
         },
@@ -294,15 +328,22 @@ def run(ctx: StudyContext) -> Findings:
     ax = axes[0, 0]
     steps = 800
     with jax.enable_x64(True):
-        for i, (name, label) in enumerate((("gd", "gradient descent"), ("momentum", "heavy ball"),
-                                           ("nesterov", "Nesterov"))):
+        for i, (name, label) in enumerate(
+            (("gd", "gradient descent"), ("momentum", "heavy ball"), ("nesterov", "Nesterov"))
+        ):
             a, b = parameters(100)[name]
             curve = np.asarray(shrink_curve(100.0, a, b, nesterov=name == "nesterov", steps=steps))
             ax.semilogy(curve, color=_plots.COLORS[i], label=label)
     t = np.arange(steps + 1)
     ax.semilogy(t, k100["gd_rate"] ** t, "--", color=_plots.COLORS[0], lw=0.8, label=r"$((\kappa-1)/(\kappa+1))^t$")
-    ax.semilogy(t, k100["momentum_rate"] ** t, "--", color=_plots.COLORS[1], lw=0.8,
-                label=r"$((\sqrt{\kappa}-1)/(\sqrt{\kappa}+1))^t$")
+    ax.semilogy(
+        t,
+        k100["momentum_rate"] ** t,
+        "--",
+        color=_plots.COLORS[1],
+        lw=0.8,
+        label=r"$((\sqrt{\kappa}-1)/(\sqrt{\kappa}+1))^t$",
+    )
     ax.axhline(SHRINK, color="black", lw=0.6, ls=":")
     ax.set_ylim(1e-9, 3)
     ax.set_xlabel("iteration t")
@@ -311,7 +352,9 @@ def run(ctx: StudyContext) -> Findings:
     ax.legend(fontsize=7)
     ax = axes[0, 1]
     ks = [r["kappa"] for r in table]
-    for i, (key, label) in enumerate((("gd", "gradient descent"), ("momentum", "heavy ball"), ("nesterov", "Nesterov"))):
+    for i, (key, label) in enumerate(
+        (("gd", "gradient descent"), ("momentum", "heavy ball"), ("nesterov", "Nesterov"))
+    ):
         ax.loglog(ks, [r[f"{key}_iters"] for r in table], "o-", color=_plots.COLORS[i], label=f"{label} (measured)")
     ax.loglog(ks, [r["gd_theory_iters"] for r in table], "x--", color=_plots.COLORS[0], label="GD theory")
     ax.loglog(ks, [r["momentum_theory_iters"] for r in table], "x--", color=_plots.COLORS[1], label="heavy-ball theory")
@@ -320,9 +363,13 @@ def run(ctx: StudyContext) -> Findings:
     ax.set_title(r"GD grows like $\kappa$, momentum like $\sqrt{\kappa}$")
     ax.legend(fontsize=7)
     ax.grid(alpha=0.3, which="both")
-    ctx.save_figure(fig, "quadratic.png", "Left: distance to the minimiser on a quadratic with condition number 100 "
-                    "(solid) against the theoretical rates (dashed). Right: iterations to shrink it by 1e-6 "
-                    "against the condition number.")
+    ctx.save_figure(
+        fig,
+        "quadratic.png",
+        "Left: distance to the minimiser on a quadratic with condition number 100 "
+        "(solid) against the theoretical rates (dashed). Right: iterations to shrink it by 1e-6 "
+        "against the condition number.",
+    )
 
     fig, axes = _plots.figure(1, 1, width=6.0, height=4.6)
     ax = axes[0, 0]
@@ -332,25 +379,36 @@ def run(ctx: StudyContext) -> Findings:
     bar = fig.colorbar(mesh, ax=ax)
     bar.set_label("iterations to shrink the error by 1e-6 (grey: not within %d)" % HEATMAP_MAX_ITERS)
     ax.plot(opt_alpha, opt_beta, "*", color="red", ms=14, mec="white", label="optimal (alpha, beta) of the theory")
-    ax.plot(alphas, np.clip(alphas * HEATMAP_KAPPA / 2 - 1, 0, 1), color="white", lw=1, ls="--",
-            label=r"stability edge $\alpha = 2(1+\beta)/l_{max}$")
+    ax.plot(
+        alphas,
+        np.clip(alphas * HEATMAP_KAPPA / 2 - 1, 0, 1),
+        color="white",
+        lw=1,
+        ls="--",
+        label=r"stability edge $\alpha = 2(1+\beta)/l_{max}$",
+    )
     ax.set_xlabel(r"step size $\alpha$")
     ax.set_ylabel(r"momentum $\beta$")
     ax.set_ylim(betas_grid[0], betas_grid[-1])
     ax.set_title(r"heavy ball on a quadratic, $\kappa$ = 100 (one vmapped sweep)")
     ax.legend(fontsize=7, loc="lower left")
-    ctx.save_figure(fig, "heatmap.png", "Iterations over a grid of step size and momentum for heavy ball at "
-                    "condition number 100; the star is the theory's optimum.")
+    ctx.save_figure(
+        fig,
+        "heatmap.png",
+        "Iterations over a grid of step size and momentum for heavy ball at "
+        "condition number 100; the star is the theory's optimum.",
+    )
 
     fig, axes = _plots.figure(1, 2, width=4.6, height=3.5)
     ax = axes[0, 0]
-    titles = {"course_quartic": "w^4 - 3w^3 + 2, starts in [-1.5, -0.05]",
-              "styblinski_tang": "Styblinski-Tang, starts in [0.5, 4.5]^2"}
+    titles = {
+        "course_quartic": "w^4 - 3w^3 + 2, starts in [-1.5, -0.05]",
+        "styblinski_tang": "Styblinski-Tang, starts in [0.5, 4.5]^2",
+    }
     for i, (name, e) in enumerate(esc.items()):
         err = np.clip([np.subtract(e["share"], e["low"]), np.subtract(e["high"], e["share"])], 0, None)
-        ax.errorbar(e["betas"], e["share"], yerr=err, fmt="o-", color=_plots.COLORS[i], capsize=2,
-                    label=titles[name])
-    ax.set_xlabel(r"momentum $\beta$ (step size %g)" % ESCAPE_LR)
+        ax.errorbar(e["betas"], e["share"], yerr=err, fmt="o-", color=_plots.COLORS[i], capsize=2, label=titles[name])
+    ax.set_xlabel(rf"momentum $\beta$ (step size {ESCAPE_LR:g})")
     ax.set_ylabel("share reaching the global minimum")
     ax.set_ylim(-0.03, 1.03)
     ax.set_title("escaping with momentum")
@@ -368,9 +426,13 @@ def run(ctx: StudyContext) -> Findings:
     ax.set_ylabel("w")
     ax.set_title("w^4 - 3w^3 + 2 from w = -1")
     ax.legend(fontsize=7)
-    ctx.save_figure(fig, "escape.png", "Left: share of starts outside the global basin that reach the global "
-                    "minimum, against the momentum (95% intervals). Right: gradient descent stalls on the plateau "
-                    "at w = 0; momentum carries through it.")
+    ctx.save_figure(
+        fig,
+        "escape.png",
+        "Left: share of starts outside the global basin that reach the global "
+        "minimum, against the momentum (95% intervals). Right: gradient descent stalls on the plateau "
+        "at w = 0; momentum carries through it.",
+    )
 
     fig, axes = _plots.figure(1, 2, width=4.8, height=3.6)
     x = np.arange(1, epochs + 1)
@@ -385,20 +447,34 @@ def run(ctx: StudyContext) -> Findings:
     axes[0, 0].legend(fontsize=7)
     axes[0, 0].set_title(f"heart network, SGD lr {HEART_LR}, batch 32")
     axes[0, 1].set_title(f"median and 10-90% band over {restarts_per} restarts")
-    ctx.save_figure(fig, "heart_momentum.png", "Momentum on the heart network: loss curves per momentum, Nesterov "
-                    "and the increasing schedule of Sutskever et al. (2013).")
+    ctx.save_figure(
+        fig,
+        "heart_momentum.png",
+        "Momentum on the heart network: loss curves per momentum, Nesterov "
+        "and the increasing schedule of Sutskever et al. (2013).",
+    )
 
     # ---- text
-    rows = ["| kappa | GD | GD theory | heavy ball | heavy-ball theory | Nesterov | Nesterov theory (1 - 1/sqrt(kappa)) |",
-            "|---|---|---|---|---|---|---|"]
+    rows = [
+        "| kappa | GD | GD theory | heavy ball | heavy-ball theory | Nesterov | Nesterov theory (1 - 1/sqrt(kappa)) |",
+        "|---|---|---|---|---|---|---|",
+    ]
     for r in table:
-        rows.append(f"| {r['kappa']} | {r['gd_iters']} | {r['gd_theory_iters']} | {r['momentum_iters']} | "
-                    f"{r['momentum_theory_iters']} | {r['nesterov_iters']} | {r['nesterov_theory_iters']} |")
+        rows.append(
+            f"| {r['kappa']} | {r['gd_iters']} | {r['gd_theory_iters']} | {r['momentum_iters']} | "
+            f"{r['momentum_theory_iters']} | {r['nesterov_iters']} | {r['nesterov_theory_iters']} |"
+        )
     cq, st = esc["course_quartic"], esc["styblinski_tang"]
     hv = summary["heart"]["variants"]
-    heart_rows = ["| run | final training loss | held-out loss | held-out accuracy | diverged |", "|---|---|---|---|---|"]
-    heart_rows += [f"| {v['label']} | {v['final_train_loss_median']:.3f} | {v['final_test_loss_median']:.3f} | "
-                   f"{v['final_test_accuracy_median']:.3f} | {v['diverged']} |" for v in hv]
+    heart_rows = [
+        "| run | final training loss | held-out loss | held-out accuracy | diverged |",
+        "|---|---|---|---|---|",
+    ]
+    heart_rows += [
+        f"| {v['label']} | {v['final_train_loss_median']:.3f} | {v['final_test_loss_median']:.3f} | "
+        f"{v['final_test_accuracy_median']:.3f} | {v['diverged']} |"
+        for v in hv
+    ]
     last_mu = float(_SCHEDULE(summary["heart"]["steps"] - 1))
     method = (
         "Quadratics $f(w) = \\frac12(w_1^2 + \\kappa w_2^2)$ (eigenvalues $l_{min} = 1$, $l_{max} = \\kappa$), from $w_0 = (1, 1)$, in float64, with `gdjax.optim.sgd(alpha, momentum=beta, "
@@ -415,24 +491,29 @@ def run(ctx: StudyContext) -> Findings:
         f"runs one sweep; the schedule $\\mu_t = \\min(1 - 2^{{-1 - \\log_2(\\lfloor t/250 \\rfloor + 1)}}, {MU_MAX})$ "
         f"reaches {last_mu:.3f} at the last of the {summary['heart']['steps']} steps."
     )
-    findings = "Iterations until the distance to the minimiser has shrunk by 1e-6:\n\n" + "\n".join(rows) + "\n\n" + (
-        f"- At $\\kappa = 100$ heavy ball needs {k100['momentum_iters']} iterations against gradient descent's "
-        f"{k100['gd_iters']} ({summary['speedup_at_kappa_100']:.1f}x fewer). Gradient descent matches its theory "
-        "to the iteration; heavy ball takes somewhat more than $\\ln 10^{-6}/\\ln r$ because at the optimal "
-        "parameters its iteration matrix has a repeated eigenvalue, which adds a factor growing like $t$ to "
-        "$r^t$. Iterations grow like $\\kappa$ for gradient descent and like $\\sqrt\\kappa$ with momentum.\n"
-        f"- Heat map: the fastest cell ({summary['heatmap']['best']['iterations']} iterations at "
-        f"$\\alpha$ = {summary['heatmap']['best']['alpha']:.4f}, $\\beta$ = {summary['heatmap']['best']['beta']:.3f}) "
-        f"lies next to the theory's optimum, which needs {k100['momentum_iters']}: the optimum minimises the "
-        "asymptotic rate, not the count to 1e-6, so a neighbour with a slightly smaller $\\beta$ can finish a "
-        "little sooner. Step sizes past $2(1 + \\beta)/l_{max}$ diverge.\n"
-        f"- $w^4 - 3w^3 + 2$ has no second minimum: $w = 0$ is a flat inflection point. From its left, gradient "
-        f"descent stalls on it (share reaching $9/4$ at $\\beta = 0$: {cq['share'][0]:.2f}); with momentum "
-        f"{max(cq['share']):.2f} at best ($\\beta$ = {cq['betas'][int(np.argmax(cq['share']))]}). Styblinski-Tang "
-        f"from the opposite quadrant: {st['share'][0]:.2f} at $\\beta = 0$, {max(st['share']):.2f} at best "
-        f"($\\beta$ = {st['betas'][int(np.argmax(st['share']))]}). Momentum helps only when it is large enough to "
-        "carry the iterate over the barrier, and too much can overshoot the global basin too.\n"
-        "- Heart network:\n\n" + "\n".join(heart_rows)
+    findings = (
+        "Iterations until the distance to the minimiser has shrunk by 1e-6:\n\n"
+        + "\n".join(rows)
+        + "\n\n"
+        + (
+            f"- At $\\kappa = 100$ heavy ball needs {k100['momentum_iters']} iterations against gradient descent's "
+            f"{k100['gd_iters']} ({summary['speedup_at_kappa_100']:.1f}x fewer). Gradient descent matches its theory "
+            "to the iteration; heavy ball takes somewhat more than $\\ln 10^{-6}/\\ln r$ because at the optimal "
+            "parameters its iteration matrix has a repeated eigenvalue, which adds a factor growing like $t$ to "
+            "$r^t$. Iterations grow like $\\kappa$ for gradient descent and like $\\sqrt\\kappa$ with momentum.\n"
+            f"- Heat map: the fastest cell ({summary['heatmap']['best']['iterations']} iterations at "
+            f"$\\alpha$ = {summary['heatmap']['best']['alpha']:.4f}, $\\beta$ = {summary['heatmap']['best']['beta']:.3f}) "
+            f"lies next to the theory's optimum, which needs {k100['momentum_iters']}: the optimum minimises the "
+            "asymptotic rate, not the count to 1e-6, so a neighbour with a slightly smaller $\\beta$ can finish a "
+            "little sooner. Step sizes past $2(1 + \\beta)/l_{max}$ diverge.\n"
+            f"- $w^4 - 3w^3 + 2$ has no second minimum: $w = 0$ is a flat inflection point. From its left, gradient "
+            f"descent stalls on it (share reaching $9/4$ at $\\beta = 0$: {cq['share'][0]:.2f}); with momentum "
+            f"{max(cq['share']):.2f} at best ($\\beta$ = {cq['betas'][int(np.argmax(cq['share']))]}). Styblinski-Tang "
+            f"from the opposite quadrant: {st['share'][0]:.2f} at $\\beta = 0$, {max(st['share']):.2f} at best "
+            f"($\\beta$ = {st['betas'][int(np.argmax(st['share']))]}). Momentum helps only when it is large enough to "
+            "carry the iterate over the barrier, and too much can overshoot the global basin too.\n"
+            "- Heart network:\n\n" + "\n".join(heart_rows)
+        )
     )
     return Findings(summary=summary, method=method, findings=findings, figures=ctx.figures, failures=failures)
 

@@ -87,14 +87,37 @@ def run(ctx: StudyContext) -> Findings:
         return jnp.mean(jnp.maximum(p, 1 - p))
 
     metrics = {"accuracy": task.metrics["accuracy"], "weight_norm": _weight_norm, "confidence": confidence}
-    common = dict(epochs=epochs, num_restarts=num_restarts, batch_size=BATCH_SIZE, validation_data=task.test,
-                  metrics=metrics, progress=ctx.progress)
-    grid = gdjax.sweep(task.loss, model.init, task.train, optimizer=_optimizer,
-                       grid={"l1": [0.0, L1_WEIGHT], "l2": [0.0, L2_WEIGHT]}, key=ctx.key(1), **common)
-    drop = gdjax.restarts.restarts(dropped.loss, dropped.model.init, dropped.train, optimizer=_optimizer,
-                                   hyperparams={"l1": 0.0, "l2": 0.0}, key=ctx.key(1), **common)
+    common = dict(
+        epochs=epochs,
+        num_restarts=num_restarts,
+        batch_size=BATCH_SIZE,
+        validation_data=task.test,
+        metrics=metrics,
+        progress=ctx.progress,
+    )
+    grid = gdjax.sweep(
+        task.loss,
+        model.init,
+        task.train,
+        optimizer=_optimizer,
+        grid={"l1": [0.0, L1_WEIGHT], "l2": [0.0, L2_WEIGHT]},
+        key=ctx.key(1),
+        **common,
+    )
+    drop = gdjax.restarts.restarts(
+        dropped.loss,
+        dropped.model.init,
+        dropped.train,
+        optimizer=_optimizer,
+        hyperparams={"l1": 0.0, "l2": 0.0},
+        key=ctx.key(1),
+        **common,
+    )
     variants = {
-        "none": (grid, (0, 0)), "L2": (grid, (0, 1)), "L1": (grid, (1, 0)), "L1 + L2": (grid, (1, 1)),
+        "none": (grid, (0, 0)),
+        "L2": (grid, (0, 1)),
+        "L1": (grid, (1, 0)),
+        "L1 + L2": (grid, (1, 1)),
         f"dropout {DROPOUT}": (drop, ()),
     }
 
@@ -125,10 +148,19 @@ def run(ctx: StudyContext) -> Findings:
     stops = [_early_stop(v, PATIENCE) for v in plain_val]
     plain = summary_variants["none"]
     summary = {
-        "sizes": list(sizes), "n_params": task.n_params, "n_train": int(task.train[0].shape[0]), "epochs": epochs,
-        "num_restarts": num_restarts, "learning_rate": LEARNING_RATE, "l1_weight": L1_WEIGHT, "l2_weight": L2_WEIGHT,
-        "dropout": DROPOUT, "patience": PATIENCE, "near_zero": NEAR_ZERO,
-        "early_stopping_epoch": [s for s, _ in stops], "early_stopping_best_epoch": [b for _, b in stops],
+        "sizes": list(sizes),
+        "n_params": task.n_params,
+        "n_train": int(task.train[0].shape[0]),
+        "epochs": epochs,
+        "num_restarts": num_restarts,
+        "learning_rate": LEARNING_RATE,
+        "l1_weight": L1_WEIGHT,
+        "l2_weight": L2_WEIGHT,
+        "dropout": DROPOUT,
+        "patience": PATIENCE,
+        "near_zero": NEAR_ZERO,
+        "early_stopping_epoch": [s for s, _ in stops],
+        "early_stopping_best_epoch": [b for _, b in stops],
         "early_stopping_test_loss": spread([v[b] for v, (_, b) in zip(plain_val, stops)]),
         "variants": summary_variants,
         "overfit_rise": float(plain["final_test_loss"]["median"] - plain["min_test_loss"]["median"]),
@@ -140,7 +172,7 @@ def run(ctx: StudyContext) -> Findings:
 
     v = summary_variants
     method = f"""
-A network far too large for {summary['n_train']} patients: `mlp({list(sizes)})`, **{task.n_params} parameters**
+A network far too large for {summary["n_train"]} patients: `mlp({list(sizes)})`, **{task.n_params} parameters**
 (the course's network has 497), trained with Adam ({LEARNING_RATE}), batches of {BATCH_SIZE}, {epochs} epochs,
 {num_restarts} restarts, on the heart data, watching the loss on the 61 test patients. Regularisers: an L2 penalty
 `{L2_WEIGHT} sum w^2`, an L1 penalty `{L1_WEIGHT} sum |w|` (weights only, not biases; their gradients, the subgradient
@@ -150,27 +182,31 @@ initialisations and batches as the dropout runs. Early stopping: Keras' rule (st
 test loss) applied to the unregularised run's recorded test-loss curve. The training loss shown is the data loss
 alone (no penalty). "Confidence" is the mean of max(p, 1 - p) over the test patients.
 """
-    findings = f"""
-Without regularisation the training loss falls to {v['none']['final_train_loss']['median']:.3g} while the test loss
-reaches its minimum {v['none']['min_test_loss']['median']:.3f} at epoch {int(np.median(v['none']['epoch_of_min_test_loss'])) + 1}
-and then climbs to {v['none']['final_test_loss']['median']:.3f} (+{summary['overfit_rise']:.3f}): the network memorises
-the training patients. Early stopping would have stopped at epoch {int(np.median(summary['early_stopping_epoch'])) + 1}
-keeping the weights of epoch {int(np.median(summary['early_stopping_best_epoch'])) + 1} (test loss
-{summary['early_stopping_test_loss']['median']:.3f}). Final test losses: """ + ", ".join(
-        f"{name} {val['final_test_loss']['median']:.3f}" for name, val in v.items()) + """; final test accuracies: """ + ", ".join(
-        f"{name} {val['final_test_accuracy']['median']:.3f}" for name, val in v.items()) + f""".
+    findings = (
+        f"""
+Without regularisation the training loss falls to {v["none"]["final_train_loss"]["median"]:.3g} while the test loss
+reaches its minimum {v["none"]["min_test_loss"]["median"]:.3f} at epoch {int(np.median(v["none"]["epoch_of_min_test_loss"])) + 1}
+and then climbs to {v["none"]["final_test_loss"]["median"]:.3f} (+{summary["overfit_rise"]:.3f}): the network memorises
+the training patients. Early stopping would have stopped at epoch {int(np.median(summary["early_stopping_epoch"])) + 1}
+keeping the weights of epoch {int(np.median(summary["early_stopping_best_epoch"])) + 1} (test loss
+{summary["early_stopping_test_loss"]["median"]:.3f}). Final test losses: """
+        + ", ".join(f"{name} {val['final_test_loss']['median']:.3f}" for name, val in v.items())
+        + """; final test accuracies: """
+        + ", ".join(f"{name} {val['final_test_accuracy']['median']:.3f}" for name, val in v.items())
+        + f""".
 
-L1 drives weights to zero: {100 * v['L1']['first_layer_near_zero_fraction']:.0f}% of the first layer's weights end
-below {NEAR_ZERO} in magnitude, against {100 * v['L2']['first_layer_near_zero_fraction']:.0f}% with L2 (which shrinks
-every weight in proportion to its size, so small weights feel almost no pull) and {100 * v['none']['first_layer_near_zero_fraction']:.0f}% without a penalty.
+L1 drives weights to zero: {100 * v["L1"]["first_layer_near_zero_fraction"]:.0f}% of the first layer's weights end
+below {NEAR_ZERO} in magnitude, against {100 * v["L2"]["first_layer_near_zero_fraction"]:.0f}% with L2 (which shrinks
+every weight in proportion to its size, so small weights feel almost no pull) and {100 * v["none"]["first_layer_near_zero_fraction"]:.0f}% without a penalty.
 Plain (sub)gradient steps leave them hovering near zero rather than exactly at it; a proximal step would zero them.
 
-Over-confidence: without a penalty the weight norm grows to {v['none']['final_weight_norm']['median']:.1f} (L2:
-{v['L2']['final_weight_norm']['median']:.1f}) and the mean test confidence to
-{v['none']['final_test_confidence']['median']:.3f} (L2: {v['L2']['final_test_confidence']['median']:.3f}). Large
+Over-confidence: without a penalty the weight norm grows to {v["none"]["final_weight_norm"]["median"]:.1f} (L2:
+{v["L2"]["final_weight_norm"]["median"]:.1f}) and the mean test confidence to
+{v["none"]["final_test_confidence"]["median"]:.3f} (L2: {v["L2"]["final_test_confidence"]["median"]:.3f}). Large
 weights make large logits, the sigmoid saturates at 0 or 1, and every confident mistake costs a large
 cross-entropy: that, not the accuracy, is what drives the test loss up.
 """
+    )
     return Findings(summary=summary, method=method, findings=findings, figures=ctx.figures, failures=failures)
 
 
@@ -190,15 +226,22 @@ def _figure_curves(ctx, variants, pick, stops, epochs) -> None:
         ax.grid(alpha=0.3)
     axes[1].annotate("best epoch", (best + 1, axes[1].get_ylim()[1]), rotation=90, va="top", ha="right", fontsize=8)
     axes[1].annotate("early stop", (stop + 1, axes[1].get_ylim()[1]), rotation=90, va="top", ha="right", fontsize=8)
-    axes[0].set(xlabel="epoch", ylabel="binary cross-entropy (data loss)", yscale="log",
-                title="Training (solid) and test (dashed) loss, median over restarts")
+    axes[0].set(
+        xlabel="epoch",
+        ylabel="binary cross-entropy (data loss)",
+        yscale="log",
+        title="Training (solid) and test (dashed) loss, median over restarts",
+    )
     axes[1].set(xlabel="epoch", ylabel="test loss", title="Test loss by regulariser")
     axes[0].legend(fontsize=7, ncol=2)
     axes[1].legend(fontsize=8, loc="lower right")
     fig.tight_layout()
-    ctx.save_figure(fig, "train_vs_test.png",
-                    "Training and test loss of the over-large network with each regulariser; dotted lines: the best "
-                    "epoch of the unregularised run (restart 0) and where early stopping would stop it.")
+    ctx.save_figure(
+        fig,
+        "train_vs_test.png",
+        "Training and test loss of the over-large network with each regulariser; dotted lines: the best "
+        "epoch of the unregularised run (restart 0) and where early stopping would stop it.",
+    )
 
 
 def _figure_histograms(ctx, grid, pick) -> None:
@@ -216,9 +259,12 @@ def _figure_histograms(ctx, grid, pick) -> None:
         ax.legend(fontsize=8)
         ax.grid(alpha=0.3)
     fig.tight_layout()
-    ctx.save_figure(fig, "weight_histograms.png",
-                    "First-layer weights after training: L1 piles them up at (nearly) zero, L2 shrinks them all "
-                    "towards zero without zeroing any.")
+    ctx.save_figure(
+        fig,
+        "weight_histograms.png",
+        "First-layer weights after training: L1 piles them up at (nearly) zero, L2 shrinks them all "
+        "towards zero without zeroing any.",
+    )
 
 
 def _figure_confidence(ctx, grid, pick, model, task) -> None:
@@ -236,15 +282,22 @@ def _figure_confidence(ctx, grid, pick, model, task) -> None:
         axes[2].hist(p[wrong], bins=bins, histtype="step", lw=1.5, ls="--", color=colour, label=f"{name}: wrong")
     axes[0].set(xlabel="epoch", ylabel="||w|| (weights, no biases)", title="Weight norm (restart 0)")
     axes[1].set(xlabel="epoch", ylabel="mean max(p, 1-p) on test", title="Test confidence (restart 0)")
-    axes[2].set(xlabel="predicted probability of disease (test)", ylabel="patients", yscale="log",
-                title="Test predictions at the end")
+    axes[2].set(
+        xlabel="predicted probability of disease (test)",
+        ylabel="patients",
+        yscale="log",
+        title="Test predictions at the end",
+    )
     for ax in axes:
         ax.legend(fontsize=8)
         ax.grid(alpha=0.3)
     fig.tight_layout()
-    ctx.save_figure(fig, "overconfidence.png",
-                    "Without a penalty the weights grow and the sigmoid's outputs crowd at 0 and 1, wrong ones "
-                    "included; L2 keeps the weights and the confidence in check.")
+    ctx.save_figure(
+        fig,
+        "overconfidence.png",
+        "Without a penalty the weights grow and the sigmoid's outputs crowd at 0 and 1, wrong ones "
+        "included; L2 keeps the weights and the confidence in check.",
+    )
 
 
 STUDY = Study(NAME, "Overfitting and regularisation", STUDIES[NAME][1], run)

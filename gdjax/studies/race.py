@@ -28,14 +28,22 @@ OPTIMIZERS = ("SGD", "momentum", "Nesterov", "AdaGrad", "RMSProp", "Adam")
 
 #: function -> (start, {optimizer: learning rate}).
 RACES: dict[str, tuple[tuple[float, float], dict[str, float]]] = {
-    "rosenbrock": ((-1.2, 1.0), {"SGD": 1e-3, "momentum": 5e-4, "Nesterov": 5e-4, "AdaGrad": 0.5,
-                                 "RMSProp": 1e-3, "Adam": 5e-2}),
-    "beale": ((1.0, 1.4), {"SGD": 1e-2, "momentum": 1e-3, "Nesterov": 1e-3, "AdaGrad": 0.5,
-                           "RMSProp": 3e-3, "Adam": 5e-2}),
-    "saddle": ((1.5, 1e-3), {"SGD": 0.1, "momentum": 0.02, "Nesterov": 0.02, "AdaGrad": 0.5,
-                             "RMSProp": 1e-2, "Adam": 5e-2}),
-    "ill_conditioned": ((-1.8, 0.8), {"SGD": 0.035, "momentum": 0.02, "Nesterov": 0.02, "AdaGrad": 0.5,
-                                      "RMSProp": 3e-3, "Adam": 5e-2}),
+    "rosenbrock": (
+        (-1.2, 1.0),
+        {"SGD": 1e-3, "momentum": 5e-4, "Nesterov": 5e-4, "AdaGrad": 0.5, "RMSProp": 1e-3, "Adam": 5e-2},
+    ),
+    "beale": (
+        (1.0, 1.4),
+        {"SGD": 1e-2, "momentum": 1e-3, "Nesterov": 1e-3, "AdaGrad": 0.5, "RMSProp": 3e-3, "Adam": 5e-2},
+    ),
+    "saddle": (
+        (1.5, 1e-3),
+        {"SGD": 0.1, "momentum": 0.02, "Nesterov": 0.02, "AdaGrad": 0.5, "RMSProp": 1e-2, "Adam": 5e-2},
+    ),
+    "ill_conditioned": (
+        (-1.8, 0.8),
+        {"SGD": 0.035, "momentum": 0.02, "Nesterov": 0.02, "AdaGrad": 0.5, "RMSProp": 3e-3, "Adam": 5e-2},
+    ),
 }
 
 
@@ -85,8 +93,12 @@ def outcome(function: str, path: np.ndarray) -> dict:
     first_bad = int(np.argmax(bad)) if bad.any() else None
     hit = np.flatnonzero(gap <= TOLERANCE)
     if hit.size and (first_bad is None or hit[0] < first_bad):
-        return {"status": "converged", "steps": int(hit[0]), "final_gap": float(gap[-1]) if first_bad is None else None,
-                "diverged_step": first_bad}
+        return {
+            "status": "converged",
+            "steps": int(hit[0]),
+            "final_gap": float(gap[-1]) if first_bad is None else None,
+            "diverged_step": first_bad,
+        }
     if first_bad is not None:
         return {"status": "diverged", "steps": None, "final_gap": None, "diverged_step": first_bad}
     return {"status": "did not converge", "steps": None, "final_gap": float(gap[-1]), "diverged_step": None}
@@ -106,15 +118,25 @@ def run(ctx: StudyContext) -> Findings:
     steps = ctx.size(1500, 5000)
     paths = race(steps)
     outcomes = {f: {o: outcome(f, paths[f, o]) for o in OPTIMIZERS} for f in RACES}
-    failures = [f"{FUNCTIONS[f].title}, {o}: {outcomes[f][o]['status']}"
-                + (f" at step {outcomes[f][o]['diverged_step']}" if outcomes[f][o]["status"] == "diverged" else "")
-                for f in RACES for o in OPTIMIZERS if outcomes[f][o]["status"] == "diverged"]
+    failures = [
+        f"{FUNCTIONS[f].title}, {o}: {outcomes[f][o]['status']}"
+        + (f" at step {outcomes[f][o]['diverged_step']}" if outcomes[f][o]["status"] == "diverged" else "")
+        for f in RACES
+        for o in OPTIMIZERS
+        if outcomes[f][o]["status"] == "diverged"
+    ]
 
     summary = {
-        "tolerance": TOLERANCE, "max_steps": steps, "momentum": MOMENTUM,
+        "tolerance": TOLERANCE,
+        "max_steps": steps,
+        "momentum": MOMENTUM,
         "functions": {
-            f: {"start": list(RACES[f][0]), "minimum": FUNCTIONS[f].minimum, "learning_rates": RACES[f][1],
-                "optimizers": outcomes[f]}
+            f: {
+                "start": list(RACES[f][0]),
+                "minimum": FUNCTIONS[f].minimum,
+                "learning_rates": RACES[f][1],
+                "optimizers": outcomes[f],
+            }
             for f in RACES
         },
     }
@@ -128,10 +150,21 @@ def run(ctx: StudyContext) -> Findings:
         ax.plot(*RACES[f][0], "s", color="white", mec="black", ms=7, label="start", zorder=6)
         ax.set_xlim(*FUNCTIONS[f].domain[0])
         ax.set_ylim(*FUNCTIONS[f].domain[1])
-        ax.legend(fontsize=6.5, loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=2, frameon=False,
-                  title=f"steps to f - f* <= {TOLERANCE:g} (of {steps})", title_fontsize=7)
-    ctx.save_figure(fig, "race.png", "The race: every optimizer's path from the same start (square) on each "
-                    "landscape; the legend gives its steps to the tolerance.")
+        ax.legend(
+            fontsize=6.5,
+            loc="upper center",
+            bbox_to_anchor=(0.5, -0.14),
+            ncol=2,
+            frameon=False,
+            title=f"steps to f - f* <= {TOLERANCE:g} (of {steps})",
+            title_fontsize=7,
+        )
+    ctx.save_figure(
+        fig,
+        "race.png",
+        "The race: every optimizer's path from the same start (square) on each "
+        "landscape; the legend gives its steps to the tolerance.",
+    )
 
     fig, axes = _plots.figure(2, 2, width=4.4, height=3.2)
     for ax, f in zip(axes.flat, RACES):
@@ -162,8 +195,7 @@ def run(ctx: StudyContext) -> Findings:
     ctx.save_gif(frames, "race.gif", "The race as it runs (steps on a logarithmic clock).", fps=4)
 
     # ---- text
-    rows = ["| optimizer | " + " | ".join(FUNCTIONS[f].title for f in RACES) + " |",
-            "|---|" + "---|" * len(RACES)]
+    rows = ["| optimizer | " + " | ".join(FUNCTIONS[f].title for f in RACES) + " |", "|---|" + "---|" * len(RACES)]
     for o in OPTIMIZERS:
         rows.append(f"| {o} | " + " | ".join(f"{_cell(outcomes[f][o])} (lr {RACES[f][1][o]:g})" for f in RACES) + " |")
     winners = {}
@@ -177,17 +209,22 @@ def run(ctx: StudyContext) -> Findings:
         "($x^2 + y^4/4 - y^2/2$, saddle at the origin, minima at $(0, \\pm1)$) and an ill-conditioned quadratic "
         f"($\\frac12(x^2 + 50y^2)$), {steps} steps each, all 24 runs in one compiled `lax.scan`. Each optimizer has "
         "a learning rate chosen for each landscape (in the table). Counted: the first step with "
-        f"$f(x) - f^* \\le {TOLERANCE:g}$; \"diverged\" when a value is not finite or $\\|x\\| > {ESCAPE_NORM:g}$."
+        f'$f(x) - f^* \\le {TOLERANCE:g}$; "diverged" when a value is not finite or $\\|x\\| > {ESCAPE_NORM:g}$.'
     )
-    findings = f"Steps to $f - f^* \\le {TOLERANCE:g}$:\n\n" + "\n".join(rows) + "\n\n" + "- Fastest: " + ", ".join(
-        f"{FUNCTIONS[f].title}: {w or 'none reached the tolerance'}" for f, w in winners.items()
-    ) + (
-        ".\n- On the saddle, plain SGD leaves the origin only as fast as the tiny $y$ component grows "
-        "(by a factor $1 + \\eta$ a step); the adaptive methods divide by the gradient's size and leave at once.\n"
-        "- On the ill-conditioned quadratic the axes are the coordinates, which is exactly where the per-coordinate "
-        "scaling of AdaGrad, RMSProp and Adam helps most; a rotated quadratic would not favour them so.\n"
-        "- Adam and RMSProp at a constant rate hover around the minimum at a distance set by the rate rather than "
-        "converge; that is why some reach the tolerance late or not at all."
+    findings = (
+        f"Steps to $f - f^* \\le {TOLERANCE:g}$:\n\n"
+        + "\n".join(rows)
+        + "\n\n"
+        + "- Fastest: "
+        + ", ".join(f"{FUNCTIONS[f].title}: {w or 'none reached the tolerance'}" for f, w in winners.items())
+        + (
+            ".\n- On the saddle, plain SGD leaves the origin only as fast as the tiny $y$ component grows "
+            "(by a factor $1 + \\eta$ a step); the adaptive methods divide by the gradient's size and leave at once.\n"
+            "- On the ill-conditioned quadratic the axes are the coordinates, which is exactly where the per-coordinate "
+            "scaling of AdaGrad, RMSProp and Adam helps most; a rotated quadratic would not favour them so.\n"
+            "- Adam and RMSProp at a constant rate hover around the minimum at a distance set by the rate rather than "
+            "converge; that is why some reach the tolerance late or not at all."
+        )
     )
     return Findings(summary=summary, method=method, findings=findings, figures=ctx.figures, failures=failures)
 

@@ -62,21 +62,43 @@ def _functions(ctx: StudyContext, n: int, max_steps: int):
         r = minimize_restarts(f.fn, starts, _OPTIMIZERS[name], max_steps=max_steps, tol=TOL)
         diverged = r.status == 2
         success = (f.distance_to_minimizer(r.x) <= SUCCESS_RADIUS) & ~diverged
-        results[name] = {"starts": starts, "x": np.asarray(r.x), "value": np.asarray(r.value),
-                         "steps": np.asarray(r.num_steps), "diverged": diverged, "success": success}
+        results[name] = {
+            "starts": starts,
+            "x": np.asarray(r.x),
+            "value": np.asarray(r.value),
+            "steps": np.asarray(r.num_steps),
+            "diverged": diverged,
+            "success": success,
+        }
     return results
 
 
 def _networks(ctx: StudyContext, n_xor: int, n_heart: int, xor_epochs: int, heart_epochs: int):
     xor = gdjax.data.truth_table("xor")
     xor_runs = gdjax.restarts.restarts(
-        _xor_loss, _XOR_MODEL.init, (xor.x, xor.y), optimizer=_XOR_OPT, epochs=xor_epochs, key=ctx.key(1),
-        num_restarts=n_xor, metrics={"accuracy": _xor_accuracy}, progress=ctx.progress,
+        _xor_loss,
+        _XOR_MODEL.init,
+        (xor.x, xor.y),
+        optimizer=_XOR_OPT,
+        epochs=xor_epochs,
+        key=ctx.key(1),
+        num_restarts=n_xor,
+        metrics={"accuracy": _xor_accuracy},
+        progress=ctx.progress,
     )
     task = heart_task(ctx.seed)
     heart_runs = gdjax.restarts.restarts(
-        task.loss, task.model.init, task.train, optimizer=_HEART_OPT, epochs=heart_epochs, key=ctx.key(2),
-        num_restarts=n_heart, batch_size=32, validation_data=task.test, metrics=task.metrics, progress=ctx.progress,
+        task.loss,
+        task.model.init,
+        task.train,
+        optimizer=_HEART_OPT,
+        epochs=heart_epochs,
+        key=ctx.key(2),
+        num_restarts=n_heart,
+        batch_size=32,
+        validation_data=task.test,
+        metrics=task.metrics,
+        progress=ctx.progress,
     )
     return xor_runs, heart_runs
 
@@ -84,8 +106,13 @@ def _networks(ctx: StudyContext, n_xor: int, n_heart: int, xor_epochs: int, hear
 def _record(success, n, values, diverged):
     rate = success_rate(success)
     return {
-        "p_single": rate.p, "p_low": rate.low, "p_high": rate.high, "successes": rate.successes,
-        "n_restarts": n, "best_of_k": best_of_k_table(success), "diverged": int(np.sum(diverged)),
+        "p_single": rate.p,
+        "p_low": rate.low,
+        "p_high": rate.high,
+        "successes": rate.successes,
+        "n_restarts": n,
+        "best_of_k": best_of_k_table(success),
+        "diverged": int(np.sum(diverged)),
         "final_values": summarize_values(values, diverged)._asdict(),
     }
 
@@ -111,14 +138,23 @@ def run(ctx: StudyContext) -> Findings:
     xor_runs, heart_runs = _networks(ctx, n_nets, ctx.size(64, 1024), xor_epochs, heart_epochs)
 
     failures = []
-    summary: dict = {"success_radius": SUCCESS_RADIUS, "max_steps": max_steps, "optimizer": "gradient descent",
-                     "functions": {}, "networks": {}}
+    summary: dict = {
+        "success_radius": SUCCESS_RADIUS,
+        "max_steps": max_steps,
+        "optimizer": "gradient descent",
+        "functions": {},
+        "networks": {},
+    }
     for name, r in results.items():
         f = FUNCTIONS[name]
         record = _record(r["success"], n, r["value"], r["diverged"])
-        record |= {"learning_rate": LEARNING_RATES[name], "minimum": f.minimum, "domain": [list(d) for d in f.domain],
-                   "k_for_99_percent": _k_needed(record["p_single"]),
-                   "hit_step_budget": int(np.sum(r["steps"] >= max_steps))}
+        record |= {
+            "learning_rate": LEARNING_RATES[name],
+            "minimum": f.minimum,
+            "domain": [list(d) for d in f.domain],
+            "k_for_99_percent": _k_needed(record["p_single"]),
+            "hit_step_budget": int(np.sum(r["steps"] >= max_steps)),
+        }
         summary["functions"][name] = record
         if record["diverged"]:
             failures.append(f"{name}: {record['diverged']} of {n} starts diverged")
@@ -126,17 +162,24 @@ def run(ctx: StudyContext) -> Findings:
     # XOR: success = all four rows right.
     xor_ok = (xor_runs.final_metrics["accuracy"] == 1.0) & ~xor_runs.diverged
     summary["networks"]["xor"] = _record(xor_ok, n_nets, xor_runs.final_loss, xor_runs.diverged) | {
-        "success": "all four rows classified right", "network": "2-2-1 sigmoid", "epochs": xor_epochs,
-        "learning_rate": XOR_LR, "final_loss": spread(xor_runs.final_loss),
+        "success": "all four rows classified right",
+        "network": "2-2-1 sigmoid",
+        "epochs": xor_epochs,
+        "learning_rate": XOR_LR,
+        "final_loss": spread(xor_runs.final_loss),
     }
     # Heart: success = held-out accuracy at least 0.8 (the Keras tutorial's level).
     heart_acc = heart_runs.final_val_metrics["accuracy"]
     heart_ok = (heart_acc >= 0.8) & ~heart_runs.diverged
-    summary["networks"]["heart"] = _record(heart_ok, heart_runs.num_restarts, heart_runs.final_val_loss,
-                                           heart_runs.diverged) | {
-        "success": "held-out accuracy >= 0.80", "network": "29-16-1 relu/sigmoid, Adam 1e-3, batch 32",
-        "epochs": heart_epochs, "test_loss": spread(heart_runs.final_val_loss),
-        "test_accuracy": spread(heart_acc), "train_loss": spread(heart_runs.final_loss),
+    summary["networks"]["heart"] = _record(
+        heart_ok, heart_runs.num_restarts, heart_runs.final_val_loss, heart_runs.diverged
+    ) | {
+        "success": "held-out accuracy >= 0.80",
+        "network": "29-16-1 relu/sigmoid, Adam 1e-3, batch 32",
+        "epochs": heart_epochs,
+        "test_loss": spread(heart_runs.final_val_loss),
+        "test_accuracy": spread(heart_acc),
+        "train_loss": spread(heart_runs.final_loss),
     }
     for label, runs in (("xor", xor_runs), ("heart", heart_runs)):
         for i in np.flatnonzero(runs.diverged):
@@ -153,31 +196,49 @@ def run(ctx: StudyContext) -> Findings:
     _plots.best_of_k(axes.flat[-1], {FUNCTIONS[k].title: summary["functions"][k]["best_of_k"] for k in names})
     axes.flat[-1].legend(fontsize=6, loc="lower right")
     axes.flat[-1].set_title("best of k restarts")
-    ctx.save_figure(fig, "basins.png", "Each starting point coloured by the basin gradient descent ends in "
-                    "(legend: the deepest basins and how many starts reach them); last panel: best-of-k curves.")
+    ctx.save_figure(
+        fig,
+        "basins.png",
+        "Each starting point coloured by the basin gradient descent ends in "
+        "(legend: the deepest basins and how many starts reach them); last panel: best-of-k curves.",
+    )
 
     fig, axes = _plots.figure(1, 2, width=5.2, height=4.0)
     tables = {FUNCTIONS[k].title: summary["functions"][k]["best_of_k"] for k in names}
-    tables |= {"XOR network": summary["networks"]["xor"]["best_of_k"],
-               "heart network": summary["networks"]["heart"]["best_of_k"]}
+    tables |= {
+        "XOR network": summary["networks"]["xor"]["best_of_k"],
+        "heart network": summary["networks"]["heart"]["best_of_k"],
+    }
     _plots.best_of_k(axes[0, 0], tables)
     axes[0, 0].legend(fontsize=7, loc="lower right", ncol=2)
     axes[0, 0].set_title("measured best-of-k against 1 - (1 - p)^k")
     ax = axes[0, 1]
-    ps = [summary["functions"][k]["p_single"] for k in names] + [summary["networks"][k]["p_single"] for k in ("xor", "heart")]
-    lows = [summary["functions"][k]["p_low"] for k in names] + [summary["networks"][k]["p_low"] for k in ("xor", "heart")]
-    highs = [summary["functions"][k]["p_high"] for k in names] + [summary["networks"][k]["p_high"] for k in ("xor", "heart")]
+    ps = [summary["functions"][k]["p_single"] for k in names] + [
+        summary["networks"][k]["p_single"] for k in ("xor", "heart")
+    ]
+    lows = [summary["functions"][k]["p_low"] for k in names] + [
+        summary["networks"][k]["p_low"] for k in ("xor", "heart")
+    ]
+    highs = [summary["functions"][k]["p_high"] for k in names] + [
+        summary["networks"][k]["p_high"] for k in ("xor", "heart")
+    ]
     labels = [FUNCTIONS[k].title for k in names] + ["XOR network", "heart network"]
     y = np.arange(len(ps))
-    ax.errorbar(ps, y, xerr=np.clip([np.subtract(ps, lows), np.subtract(highs, ps)], 0, None), fmt="o", color="black", capsize=3)
+    ax.errorbar(
+        ps, y, xerr=np.clip([np.subtract(ps, lows), np.subtract(highs, ps)], 0, None), fmt="o", color="black", capsize=3
+    )
     ax.set_yticks(y, labels)
     ax.invert_yaxis()
     ax.set_xlim(-0.02, 1.02)
     ax.set_xlabel("success probability of one start p (95% Wilson interval)")
     ax.grid(alpha=0.3)
     ax.set_title("one random start")
-    ctx.save_figure(fig, "best_of_k.png", "Left: chance that the best of k restarts reaches the global minimum, "
-                    "measured (markers) and 1 - (1 - p)^k (lines). Right: p with its 95% interval.")
+    ctx.save_figure(
+        fig,
+        "best_of_k.png",
+        "Left: chance that the best of k restarts reaches the global minimum, "
+        "measured (markers) and 1 - (1 - p)^k (lines). Right: p with its 95% interval.",
+    )
 
     fig, axes = _plots.figure(2, 4, width=3.6, height=2.8)
     for ax, name in zip(axes.flat, names):
@@ -194,8 +255,12 @@ def run(ctx: StudyContext) -> Findings:
     ax.set_xlabel("final XOR training loss (BCE)")
     ax.set_ylabel("restarts")
     ax.set_title("XOR network")
-    ctx.save_figure(fig, "final_values.png", "Histograms of the final values: each peak is a basin; the red line is "
-                    "the global minimum. Last panel: final XOR loss over the network restarts.")
+    ctx.save_figure(
+        fig,
+        "final_values.png",
+        "Histograms of the final values: each peak is a basin; the red line is "
+        "the global minimum. Last panel: final XOR loss over the network restarts.",
+    )
 
     fig, axes = _plots.figure(1, 3, width=3.8, height=3.0)
     ok = ~heart_runs.diverged
@@ -210,19 +275,27 @@ def run(ctx: StudyContext) -> Findings:
         ax.set_ylabel("restarts")
     for ax in axes[0]:
         ax.set_title(f"heart network, {heart_runs.num_restarts} restarts", fontsize=9)
-    ctx.save_figure(fig, "heart_spread.png", "The heart-disease network over restarts: spread of held-out loss and "
-                    "accuracy, and held-out against training loss.")
+    ctx.save_figure(
+        fig,
+        "heart_spread.png",
+        "The heart-disease network over restarts: spread of held-out loss and "
+        "accuracy, and held-out against training loss.",
+    )
 
     # ---- text
     rows = ["| function | lr | p (95% CI) | k for 99% | diverged |", "|---|---|---|---|---|"]
     for name in names:
         s = summary["functions"][name]
-        rows.append(f"| {FUNCTIONS[name].title} | {s['learning_rate']} | {s['p_single']:.3f} "
-                    f"[{s['p_low']:.3f}, {s['p_high']:.3f}] | {s['k_for_99_percent'] or 'never'} | {s['diverged']} |")
+        rows.append(
+            f"| {FUNCTIONS[name].title} | {s['learning_rate']} | {s['p_single']:.3f} "
+            f"[{s['p_low']:.3f}, {s['p_high']:.3f}] | {s['k_for_99_percent'] or 'never'} | {s['diverged']} |"
+        )
     for key, label in (("xor", "XOR 2-2-1"), ("heart", "heart 29-16-1")):
         s = summary["networks"][key]
-        rows.append(f"| {label} ({s['success']}) | | {s['p_single']:.3f} [{s['p_low']:.3f}, {s['p_high']:.3f}] | "
-                    f"{_k_needed(s['p_single']) or 'never'} | {s['diverged']} |")
+        rows.append(
+            f"| {label} ({s['success']}) | | {s['p_single']:.3f} [{s['p_low']:.3f}, {s['p_high']:.3f}] | "
+            f"{_k_needed(s['p_single']) or 'never'} | {s['diverged']} |"
+        )
     cq = summary["functions"]["course_quartic"]
     heart = summary["networks"]["heart"]
     method = (
@@ -237,18 +310,23 @@ def run(ctx: StudyContext) -> Findings:
         f"(Adam {HEART_LR}, batch 32, {heart_epochs} epochs), each set one vmapped program "
         "(`gdjax.restarts.restarts`)."
     )
-    findings = "Success probability of one start and restarts needed for 99%:\n\n" + "\n".join(rows) + "\n\n" + (
-        f"- The course's $L(w) = w^4 - 3w^3 + 2$ has a single minimum, $w = 9/4$; $w = 0$ is a stationary "
-        f"inflection point ($L'(w) = w^2(4w - 9)$ has a double root there), not a minimum. Gradient descent "
-        f"started left of 0 creeps toward the plateau and stalls there, so the success rate is the share of the "
-        f"domain right of 0, {cq['p_single']:.3f} measured against 3.5/5 = 0.7 in theory.\n"
-        "- Himmelblau's four minima are all global, so every start succeeds; Rastrigin's and Ackley's grids of "
-        "ripples trap almost every start, so p is tiny there and hundreds of restarts are needed.\n"
-        "- The measured best-of-k curves rise with k and sit on 1 - (1 - p)^k: restarts are independent trials.\n"
-        f"- XOR: {summary['networks']['xor']['p_single']:.1%} of the 2-2-1 restarts solve it; the rest stall in "
-        f"a flat region or local minimum. Heart: held-out accuracy ranges "
-        f"{heart['test_accuracy']['min']:.3f}-{heart['test_accuracy']['max']:.3f} (median "
-        f"{heart['test_accuracy']['median']:.3f}) over restarts; on 61 test patients one patient is 1.6 points."
+    findings = (
+        "Success probability of one start and restarts needed for 99%:\n\n"
+        + "\n".join(rows)
+        + "\n\n"
+        + (
+            f"- The course's $L(w) = w^4 - 3w^3 + 2$ has a single minimum, $w = 9/4$; $w = 0$ is a stationary "
+            f"inflection point ($L'(w) = w^2(4w - 9)$ has a double root there), not a minimum. Gradient descent "
+            f"started left of 0 creeps toward the plateau and stalls there, so the success rate is the share of the "
+            f"domain right of 0, {cq['p_single']:.3f} measured against 3.5/5 = 0.7 in theory.\n"
+            "- Himmelblau's four minima are all global, so every start succeeds; Rastrigin's and Ackley's grids of "
+            "ripples trap almost every start, so p is tiny there and hundreds of restarts are needed.\n"
+            "- The measured best-of-k curves rise with k and sit on 1 - (1 - p)^k: restarts are independent trials.\n"
+            f"- XOR: {summary['networks']['xor']['p_single']:.1%} of the 2-2-1 restarts solve it; the rest stall in "
+            f"a flat region or local minimum. Heart: held-out accuracy ranges "
+            f"{heart['test_accuracy']['min']:.3f}-{heart['test_accuracy']['max']:.3f} (median "
+            f"{heart['test_accuracy']['median']:.3f}) over restarts; on 61 test patients one patient is 1.6 points."
+        )
     )
     return Findings(summary=summary, method=method, findings=findings, figures=ctx.figures, failures=failures)
 

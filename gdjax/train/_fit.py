@@ -212,9 +212,7 @@ def fit(
                 f"{jax.tree.structure(validation_data)} and {jax.tree.structure(train_data)}."
             )
     elif early_stopping is not None and early_stopping.monitor.startswith("val_"):
-        raise ValueError(
-            f"early_stopping.monitor={early_stopping.monitor!r} needs validation_data; got None."
-        )
+        raise ValueError(f"early_stopping.monitor={early_stopping.monitor!r} needs validation_data; got None.")
     _check_params(params)
     build_transformation(optimizer, hyperparams)  # a bad factory fails here, not mid-trace
 

@@ -48,7 +48,7 @@ class History(NamedTuple):
 
     def trim(self, epochs: int, steps: int | None = None) -> History:
         """The first ``epochs`` entries (and first ``steps`` step losses) as NumPy arrays."""
-        cut = lambda a: None if a is None else np.asarray(a)[:epochs]  # noqa: E731
+        cut = lambda a: None if a is None else np.asarray(a)[:epochs]
         step_loss = None
         if self.step_loss is not None:
             step_loss = np.asarray(self.step_loss)
@@ -92,15 +92,13 @@ def empty_history(
     record_step_loss: bool,
 ) -> History:
     """A history of NaNs with room for every epoch (and step), to fill in place."""
-    nans = lambda size, dtype: jnp.full((size,), jnp.nan, dtype=dtype)  # noqa: E731
+    nans = lambda size, dtype: jnp.full((size,), jnp.nan, dtype=dtype)
     return History(
         train_loss=nans(num_epochs, loss_dtype),
         val_loss=nans(num_epochs, loss_dtype) if has_validation else None,
         metrics={name: nans(num_epochs, dtype) for name, dtype in metric_dtypes.items()},
         val_metrics=(
-            {name: nans(num_epochs, dtype) for name, dtype in metric_dtypes.items()}
-            if has_validation
-            else {}
+            {name: nans(num_epochs, dtype) for name, dtype in metric_dtypes.items()} if has_validation else {}
         ),
         learning_rate=None if lr_dtype is None else nans(num_epochs, lr_dtype),
         step_loss=nans(num_epochs * steps_per_epoch, loss_dtype) if record_step_loss else None,
@@ -113,7 +111,7 @@ def record_epoch(history: History, epoch: jax.Array, values: History) -> History
     ``values.step_loss`` (when recorded) is this epoch's ``[steps_per_epoch]``
     block of step losses.
     """
-    put = lambda buf, v: None if buf is None else buf.at[epoch].set(jnp.asarray(v, buf.dtype))  # noqa: E731
+    put = lambda buf, v: None if buf is None else buf.at[epoch].set(jnp.asarray(v, buf.dtype))
     step_loss = history.step_loss
     if step_loss is not None:
         block = jnp.asarray(values.step_loss, step_loss.dtype)

@@ -183,9 +183,7 @@ def _minimize(
         trajectory = jax.tree.map(lambda a: jnp.zeros((rows,) + a.shape, a.dtype).at[0].set(a), x0)
         values = jnp.zeros((rows,), value0.dtype).at[0].set(value0)
     finite0 = jnp.isfinite(value0) & all_finite(grad0)
-    status0 = jnp.where(
-        ~finite0, DIVERGED, jnp.where(global_norm(grad0) <= tol, CONVERGED, _RUNNING)
-    ).astype(jnp.int32)
+    status0 = jnp.where(~finite0, DIVERGED, jnp.where(global_norm(grad0) <= tol, CONVERGED, _RUNNING)).astype(jnp.int32)
 
     def running(carry):
         return carry[-1] == _RUNNING

@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Sequence
-from typing import Any
-
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import jax
 import numpy as np
@@ -185,9 +183,7 @@ def plot_trajectory(
 def _bounds(values: np.ndarray, given: Sequence[float] | None, expected: int) -> tuple[float, float]:
     if given is not None:
         if len(given) != 2 or not given[0] < given[1]:
-            raise ValueError(
-                f"bounds must be {expected} increasing numbers (lo, hi per axis); got {given!r}."
-            )
+            raise ValueError(f"bounds must be {expected} increasing numbers (lo, hi per axis); got {given!r}.")
         return float(given[0]), float(given[1])
     lo, hi = float(np.min(values)), float(np.max(values))
     margin = 0.2 * (hi - lo) or 1.0

@@ -162,7 +162,7 @@ def learning_rate_from_state(opt_state: Any) -> jax.Array | None:
     """
     from gdjax.optim import ScaleByLearningRateState
 
-    is_gdjax = lambda node: isinstance(node, ScaleByLearningRateState)  # noqa: E731
+    is_gdjax = lambda node: isinstance(node, ScaleByLearningRateState)
     found = [node for node in jax.tree.leaves(opt_state, is_leaf=is_gdjax) if is_gdjax(node)]
     if len(found) == 1:
         return jnp.asarray(found[0].learning_rate)
@@ -555,9 +555,7 @@ def _epoch(
         params, opt_state, count, diverged, diverged_step = carry
         index, mask, key = xs
         batch = train_data if index is None else take(train_data, index)
-        loss, grads = jax.value_and_grad(
-            lambda p: _objective(config, p, batch, key, hyperparams, mask)
-        )(params)
+        loss, grads = jax.value_and_grad(lambda p: _objective(config, p, batch, key, hyperparams, mask))(params)
         updates, new_opt_state = transformation.update(grads, opt_state, params)
         new_params = apply_updates(params, updates)
         # A non-finite gradient shows up in the updated parameters, so checking

@@ -57,14 +57,10 @@ def num_examples(name: str, data: Any) -> int:
     for path, leaf in leaves:
         shape = jnp.shape(leaf)
         if len(shape) == 0:
-            raise ValueError(
-                f"{name}{jax.tree_util.keystr(path)} must have a leading example axis; got a scalar."
-            )
+            raise ValueError(f"{name}{jax.tree_util.keystr(path)} must have a leading example axis; got a scalar.")
         lengths[jax.tree_util.keystr(path)] = shape[0]
     distinct = sorted(set(lengths.values()))
     if len(distinct) > 1:
         shown = ", ".join(f"{name}{path} has {n}" for path, n in lengths.items())
-        raise ValueError(
-            f"every array in {name} must have the same number of examples (rows); got {shown}."
-        )
+        raise ValueError(f"every array in {name} must have the same number of examples (rows); got {shown}.")
     return int(distinct[0])

@@ -53,9 +53,7 @@ def test_unshuffled_drop_is_in_order_without_the_tail():
 def test_unshuffled_pad_wraps_and_masks_the_padding():
     batches = epoch_batches(None, 10, 4, remainder="pad", shuffle=False)
     np.testing.assert_array_equal(batches.indices, [[0, 1, 2, 3], [4, 5, 6, 7], [8, 9, 0, 1]])
-    np.testing.assert_array_equal(
-        batches.mask, [[True] * 4, [True] * 4, [True, True, False, False]]
-    )
+    np.testing.assert_array_equal(batches.mask, [[True] * 4, [True] * 4, [True, True, False, False]])
 
 
 def test_shuffled_pad_padding_repeats_the_start_of_the_permutation():
@@ -87,7 +85,7 @@ def test_shuffled_order_is_jax_permutation_of_the_key():
     seed=st.integers(0, 2**31 - 1),
 )
 def test_batches_invariants(n, b_frac, remainder, seed):
-    b = max(1, min(n, int(round(b_frac * n))))
+    b = max(1, min(n, round(b_frac * n)))
     batches = epoch_batches(jax.random.key(seed), n, b, remainder=remainder)
     count = num_batches(n, b, remainder)
     assert count == (n // b if remainder == "drop" else -(-n // b))
@@ -140,9 +138,7 @@ def test_vmap_over_keys():
     assert isinstance(batched, Batches)
     assert batched.indices.shape == (3, 3, 3)
     for i in range(3):
-        np.testing.assert_array_equal(
-            batched.indices[i], epoch_batches(keys[i], 8, 3, remainder="pad").indices
-        )
+        np.testing.assert_array_equal(batched.indices[i], epoch_batches(keys[i], 8, 3, remainder="pad").indices)
 
 
 def test_scan_over_epochs_and_batches_trains_linear_regression():

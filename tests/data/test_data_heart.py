@@ -198,7 +198,8 @@ def test_heart_csv_is_the_complete_uci_rows_plus_six_recoded_duplicates():
     )
     kept = [i for i in range(303) if not 247 <= i <= 252]
     heart_rows = collections.Counter(
-        tuple(float(heart[c][i]) for c in numeric) + (float(heart["ca"][i]), str(heart["thal"][i]), int(heart["target"][i]))
+        tuple(float(heart[c][i]) for c in numeric)
+        + (float(heart["ca"][i]), str(heart["thal"][i]), int(heart["target"][i]))
         for i in kept
     )
     assert heart_rows == uci_rows

@@ -87,7 +87,7 @@ def test_sweep_over_learning_rate_and_momentum_is_one_vmap():
 
     @jax.jit
     def sweep(lrs, moms):
-        one = lambda lr, mom: train(optim.sgd(lr, momentum=mom))[0]  # noqa: E731
+        one = lambda lr, mom: train(optim.sgd(lr, momentum=mom))[0]
         return jax.vmap(jax.vmap(one, in_axes=(None, 0)), in_axes=(0, None))(lrs, moms)
 
     grid = sweep(lrs, moms)
@@ -95,9 +95,7 @@ def test_sweep_over_learning_rate_and_momentum_is_one_vmap():
     for i, lr in enumerate([0.01, 0.03, 0.1]):
         for j, mom in enumerate([0.0, 0.5, 0.9]):
             single = jax.jit(lambda: train(optim.sgd(lr, momentum=mom))[0])()
-            jax.tree.map(
-                lambda a, b: np.testing.assert_allclose(a[i, j], b, rtol=1e-5, atol=1e-7), grid, single
-            )
+            jax.tree.map(lambda a, b: np.testing.assert_allclose(a[i, j], b, rtol=1e-5, atol=1e-7), grid, single)
 
 
 def test_vmapped_adam_over_every_numeric_hyperparameter():

@@ -85,7 +85,7 @@ def test_sgd_with_a_momentum_schedule_on_a_quadratic_matches_the_written_loop():
             u, state = opt.update(jnp.asarray(h, w.dtype) * w, state, w)
             return (optim.apply_updates(w, u), state), None
 
-        (w, state), _ = jax.lax.scan(step, (w, opt.init(w)), None, length=steps)
+        (w, _state), _ = jax.lax.scan(step, (w, opt.init(w)), None, length=steps)
         return w
 
     w_ref, b = np.array([1.0, 1.0]), np.zeros(2)

@@ -236,4 +236,3 @@ def test_python_number_hyperparameters_match_optax(name):
     ours = trajectory(ours_factory, optim.apply_updates, {})
     theirs = trajectory(optax_factory, optax.apply_updates, {})
     assert_same_trajectory(ours, theirs)
-

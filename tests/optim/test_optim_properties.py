@@ -46,9 +46,7 @@ def _is_shape(x):
 
 def random_tree(shapes, seed, dtype, scale=1.0):
     rng = np.random.default_rng(seed)
-    return jax.tree.map(
-        lambda shape: jnp.asarray(scale * rng.normal(size=shape), dtype), shapes, is_leaf=_is_shape
-    )
+    return jax.tree.map(lambda shape: jnp.asarray(scale * rng.normal(size=shape), dtype), shapes, is_leaf=_is_shape)
 
 
 def x64_for(dtype_name):
@@ -169,7 +167,9 @@ def test_clip_by_global_norm_bounds_the_norm_and_keeps_direction(shapes, seed, s
     assert new_norm <= max_norm * (1 + 1e-5)
     assert new_norm == pytest.approx(min(norm, max_norm), rel=1e-5)
     factor = new_norm / norm if norm > 0 else 1.0
-    jax.tree.map(lambda a, b: np.testing.assert_allclose(a, factor * np.asarray(b), rtol=1e-5, atol=1e-30), clipped, grads)
+    jax.tree.map(
+        lambda a, b: np.testing.assert_allclose(a, factor * np.asarray(b), rtol=1e-5, atol=1e-30), clipped, grads
+    )
 
 
 EMPTY_AND_NESTED = [{}, [], (), {"a": {}, "b": []}, {"a": {"b": {"c": jnp.ones(2)}}, "d": [jnp.zeros(()), ()]}]

@@ -261,9 +261,7 @@ def test_partition_gives_groups_their_own_transforms():
     params = {"layer": {"w": jnp.ones(2), "b": jnp.ones(1)}, "frozen": jnp.ones(3)}
     grads = jax.tree.map(jnp.ones_like, params)
     labels = {"layer": {"w": "fast", "b": "slow"}, "frozen": "frozen"}
-    opt = optim.partition(
-        {"fast": optim.sgd(1.0), "slow": optim.sgd(0.1), "frozen": optim.set_to_zero()}, labels
-    )
+    opt = optim.partition({"fast": optim.sgd(1.0), "slow": optim.sgd(0.1), "frozen": optim.set_to_zero()}, labels)
     state = opt.init(params)
     u, state = opt.update(grads, state, params)
     np.testing.assert_allclose(u["layer"]["w"], [-1.0, -1.0])
@@ -318,14 +316,19 @@ def _steps(opt, apply, n=5):
 
 
 def test_gdjax_transforms_inside_optax_chain():
-    ours, state = _steps(optax.chain(optim.scale_by_adam(), optax.add_decayed_weights(0.01), optim.scale_by_learning_rate(0.1)), optax.apply_updates)
+    ours, state = _steps(
+        optax.chain(optim.scale_by_adam(), optax.add_decayed_weights(0.01), optim.scale_by_learning_rate(0.1)),
+        optax.apply_updates,
+    )
     theirs, _ = _steps(optax.adamw(0.1, weight_decay=0.01), optax.apply_updates)
     jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-6), ours, theirs)
     assert float(optim.current_learning_rate(state)) == pytest.approx(0.1)
 
 
 def test_optax_transforms_inside_gdjax_chain():
-    ours, _ = _steps(optim.chain(optax.scale_by_adam(), optim.add_decayed_weights(0.01), optax.scale(-0.1)), optim.apply_updates)
+    ours, _ = _steps(
+        optim.chain(optax.scale_by_adam(), optim.add_decayed_weights(0.01), optax.scale(-0.1)), optim.apply_updates
+    )
     theirs, _ = _steps(optim.adamw(0.1, weight_decay=0.01), optim.apply_updates)
     jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-6), ours, theirs)
     wrapped, _ = _steps(optax.apply_if_finite(optim.sgd(0.1, momentum=0.9), 3), optax.apply_updates)

@@ -35,10 +35,22 @@ def make(h):
 
 
 grid = {"learning_rate": [0.01, 0.05]}
-runs = sweep(loss, NET.init, (X, Y), optimizer=make, grid=grid, key=1, num_restarts=6, epochs=3, batch_size=8,
-             tile_size=2)
-chunked = sweep(loss, NET.init, (X, Y), optimizer=make, grid=grid, key=1, num_restarts=6, epochs=3, batch_size=8,
-                tile_size=2, chunk_size=2 * jax.device_count())
+runs = sweep(
+    loss, NET.init, (X, Y), optimizer=make, grid=grid, key=1, num_restarts=6, epochs=3, batch_size=8, tile_size=2
+)
+chunked = sweep(
+    loss,
+    NET.init,
+    (X, Y),
+    optimizer=make,
+    grid=grid,
+    key=1,
+    num_restarts=6,
+    epochs=3,
+    batch_size=8,
+    tile_size=2,
+    chunk_size=2 * jax.device_count(),
+)
 himmelblau = lambda x: (x[0] ** 2 + x[1] - 11) ** 2 + (x[0] + x[1] ** 2 - 7) ** 2
 starts = jax.random.uniform(jax.random.key(2), (24, 2), minval=-5, maxval=5)
 minima = minimize_restarts(himmelblau, starts, optim.sgd(0.01), max_steps=300, tile_size=3)

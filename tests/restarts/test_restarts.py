@@ -46,7 +46,9 @@ def test_each_restart_equals_its_own_fit(shared_runs):
         for a, b in zip(jax.tree.leaves(alone.params), jax.tree.leaves(shared_runs.params_at(i))):
             np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
         np.testing.assert_allclose(alone.history.train_loss, shared_runs.history.train_loss[i], rtol=1e-5)
-        np.testing.assert_allclose(alone.history.val_metrics["accuracy"], shared_runs.history.val_metrics["accuracy"][i])
+        np.testing.assert_allclose(
+            alone.history.val_metrics["accuracy"], shared_runs.history.val_metrics["accuracy"][i]
+        )
     np.testing.assert_allclose(shared_runs.final_loss[0], loss(shared_runs.params_at(0), DATA), rtol=1e-6)
     np.testing.assert_allclose(shared_runs.final_val_metrics["accuracy"][4], accuracy(shared_runs.params_at(4), VAL))
 
@@ -83,7 +85,9 @@ def test_fixed_epoch_loop_equals_the_while_loop_with_early_stopping():
     stop = EarlyStopping(patience=1, monitor="val_loss", min_delta=1e-2)
     trainer = make_trainer(loss, optim.sgd(0.5), epochs=12, batch_size=8, early_stopping=stop)
     params = jax.vmap(NET.init)(jax.random.split(jax.random.key(2), 3))
-    run = lambda fixed: jax.jit(jax.vmap(lambda p: trainer.train(p, jax.random.key(0), DATA, VAL, fixed_epochs=fixed)))(params)
+    run = lambda fixed: jax.jit(jax.vmap(lambda p: trainer.train(p, jax.random.key(0), DATA, VAL, fixed_epochs=fixed)))(
+        params
+    )
     a, b = run(False), run(True)
     assert np.any(np.asarray(a.stopped))  # the scenario exercises early stopping
     np.testing.assert_array_equal(a.epoch, b.epoch)
@@ -121,15 +125,33 @@ def test_sweep_grid_with_common_random_numbers_and_divergence():
     from gdjax.restarts import _batched
 
     misses = _batched._compiled_cached.cache_info().misses
-    sweep(mse, LINEAR.init, data, optimizer=make, grid={"learning_rate": [0.02, 0.2, 0.3], "momentum": [0.1, 0.6]},
-          key=7, num_restarts=2, epochs=40)
+    sweep(
+        mse,
+        LINEAR.init,
+        data,
+        optimizer=make,
+        grid={"learning_rate": [0.02, 0.2, 0.3], "momentum": [0.1, 0.6]},
+        key=7,
+        num_restarts=2,
+        epochs=40,
+    )
     assert _batched._compiled_cached.cache_info().misses == misses
 
 
 def test_optax_optimizer_and_penalty_weight_from_the_grid():
-    result = sweep(loss, NET.init, DATA, optimizer=lambda h: optax.sgd(0.1), grid={"weight": [0.0, 1.0]},
-                   penalty=gdjax.losses.l2_penalty, penalty_weight=lambda h: h["weight"], key=1, num_restarts=2,
-                   epochs=5, batch_size=8)
+    result = sweep(
+        loss,
+        NET.init,
+        DATA,
+        optimizer=lambda h: optax.sgd(0.1),
+        grid={"weight": [0.0, 1.0]},
+        penalty=gdjax.losses.l2_penalty,
+        penalty_weight=lambda h: h["weight"],
+        key=1,
+        num_restarts=2,
+        epochs=5,
+        batch_size=8,
+    )
     norms = [[float(gdjax.losses.l2_penalty(result.params_at((g, r)))) for r in range(2)] for g in range(2)]
     assert all(heavy < light for heavy, light in zip(norms[1], norms[0]))
 
@@ -148,7 +170,9 @@ def test_minimize_restarts_finds_every_minimum_of_himmelblau():
     np.testing.assert_allclose(one.x, result.x[5], rtol=1e-5)
     assert int(one.num_steps) == int(result.num_steps[5])
     assert result.trajectory is None
-    grid = minimize_restarts(himmelblau, starts[:4], lambda h: optim.sgd(h["lr"]), grid={"lr": [0.001, 0.01]}, max_steps=50)
+    grid = minimize_restarts(
+        himmelblau, starts[:4], lambda h: optim.sgd(h["lr"]), grid={"lr": [0.001, 0.01]}, max_steps=50
+    )
     assert grid.x.shape == (2, 4, 2) and np.all(grid.value[1] <= grid.value[0])
 
 
@@ -162,10 +186,25 @@ def test_bad_input():
     with pytest.raises(ValueError, match="grid must be a non-empty mapping"):
         sweep(loss, NET.init, DATA, optimizer=lambda h: optim.sgd(0.1), grid={}, key=0, epochs=1)
     with pytest.raises(ValueError, match=r"grid\['learning_rate'\] holds a value the optimizer refuses: learning_rate"):
-        sweep(loss, NET.init, DATA, optimizer=lambda h: optim.sgd(h["learning_rate"]), grid={"learning_rate": [0.1, -1.0]},
-              key=0, epochs=1)
+        sweep(
+            loss,
+            NET.init,
+            DATA,
+            optimizer=lambda h: optim.sgd(h["learning_rate"]),
+            grid={"learning_rate": [0.1, -1.0]},
+            key=0,
+            epochs=1,
+        )
     with pytest.raises(ValueError, match=r"grid\['momentum'\] must be a non-empty 1-D"):
-        sweep(loss, NET.init, DATA, optimizer=lambda h: optim.sgd(0.1, h["momentum"]), grid={"momentum": []}, key=0, epochs=1)
+        sweep(
+            loss,
+            NET.init,
+            DATA,
+            optimizer=lambda h: optim.sgd(0.1, h["momentum"]),
+            grid={"momentum": []},
+            key=0,
+            epochs=1,
+        )
     with pytest.raises(ValueError, match="optimizer must be a callable hyperparams"):
         sweep(loss, NET.init, DATA, optimizer=ADAM, grid={"lr": [0.1]}, key=0, epochs=1)
     with pytest.raises(ValueError, match=r"starts\[1\] must have 3 starting points"):

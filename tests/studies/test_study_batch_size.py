@@ -17,7 +17,7 @@ def summary(tmp_path_factory):
 
 
 def test_outputs_exist(summary):
-    folder, s = summary
+    folder, _s = summary
     for name in ("loss_vs_epochs_updates_time.png", "gradient_noise.png", "linear_scaling.png", "section.md"):
         assert (folder / name).stat().st_size > 0
     assert "compilation is excluded" in (folder / "section.md").read_text()

@@ -57,4 +57,6 @@ def test_filter_normalisation():
     assert not np.allclose(d[0]["w"], other[0]["w"])  # random, keyed
     # scale invariance: scaling a layer's weights scales its direction the same way
     scaled = [{"w": params[0]["w"] * 10, "b": params[0]["b"]}, params[1]]
-    np.testing.assert_allclose(filter_normalized_direction(jax.random.key(2), scaled)[0]["w"], 10 * d[0]["w"], rtol=1e-5)
+    np.testing.assert_allclose(
+        filter_normalized_direction(jax.random.key(2), scaled)[0]["w"], 10 * d[0]["w"], rtol=1e-5
+    )

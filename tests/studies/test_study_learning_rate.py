@@ -19,8 +19,14 @@ def summary(tmp_path_factory):
 
 def test_outputs_exist(summary):
     folder, _ = summary
-    for name in ("g_regimes.png", "g_steps_vs_rate.png", "heart_rate_sweep.png", "schedules.png",
-                 "schedules_vs_rate.png", "section.md"):
+    for name in (
+        "g_regimes.png",
+        "g_steps_vs_rate.png",
+        "heart_rate_sweep.png",
+        "schedules.png",
+        "schedules_vs_rate.png",
+        "section.md",
+    ):
         assert (folder / name).stat().st_size > 0
 
 

@@ -26,8 +26,14 @@ def test_outputs_and_quadratic_keys(result):
     summary = json.loads((folder / "summary.json").read_text())
     assert [r["kappa"] for r in summary["quadratic"]] == [10, 100, 1000]
     for r in summary["quadratic"]:
-        assert {"kappa", "gd_iters", "momentum_iters", "nesterov_iters", "gd_theory_iters",
-                "momentum_theory_iters"} <= set(r)
+        assert {
+            "kappa",
+            "gd_iters",
+            "momentum_iters",
+            "nesterov_iters",
+            "gd_theory_iters",
+            "momentum_theory_iters",
+        } <= set(r)
 
 
 def test_quadratic_iterations(result):

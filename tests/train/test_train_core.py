@@ -151,8 +151,9 @@ def test_loss_with_a_key_gets_a_fresh_key_every_step_and_none_when_evaluating():
         return base if key is None else base + jax.random.uniform(key)  # a pure-noise "dropout"
 
     ones = np.ones(12, np.float32)  # with zero params every batch has loss 0.5 exactly
-    options = dict(optimizer=optax.sgd(0.0), epochs=2, batch_size=6, validation_data=(XV, ones[:6]),
-                   record_step_loss=True)
+    options = dict(
+        optimizer=optax.sgd(0.0), epochs=2, batch_size=6, validation_data=(XV, ones[:6]), record_step_loss=True
+    )
     result = fit(noisy, P0, (X, ones), key=1, **options)
     noise = result.history.step_loss - 0.5
     assert np.all((noise >= 0) & (noise < 1)) and len(np.unique(noise)) == 4  # one fresh key per step

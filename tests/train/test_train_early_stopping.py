@@ -46,7 +46,13 @@ def test_closed_form_scenario_has_its_minimum_at_epoch_6():
 
 def test_stops_patience_epochs_after_the_best_and_restores_it():
     result = fit(
-        loss, P0, TRAIN, optimizer=SGD, epochs=30, key=0, validation_data=VAL,
+        loss,
+        P0,
+        TRAIN,
+        optimizer=SGD,
+        epochs=30,
+        key=0,
+        validation_data=VAL,
         early_stopping=EarlyStopping(patience=3),
     )
     assert result.stopped_early and not result.diverged
@@ -60,7 +66,13 @@ def test_stops_patience_epochs_after_the_best_and_restores_it():
 
 def test_without_restoring_the_last_parameters_are_returned():
     result = fit(
-        loss, P0, TRAIN, optimizer=SGD, epochs=30, key=0, validation_data=VAL,
+        loss,
+        P0,
+        TRAIN,
+        optimizer=SGD,
+        epochs=30,
+        key=0,
+        validation_data=VAL,
         early_stopping=EarlyStopping(patience=3, restore_best=False),
     )
     assert (result.epochs, result.best_epoch) == (10, 6)
@@ -69,7 +81,13 @@ def test_without_restoring_the_last_parameters_are_returned():
 
 def test_the_best_parameters_are_restored_when_all_epochs_run():
     result = fit(
-        loss, P0, TRAIN, optimizer=SGD, epochs=9, key=0, validation_data=VAL,
+        loss,
+        P0,
+        TRAIN,
+        optimizer=SGD,
+        epochs=9,
+        key=0,
+        validation_data=VAL,
         early_stopping=EarlyStopping(patience=5),
     )
     assert not result.stopped_early and result.epochs == 9
@@ -83,7 +101,13 @@ def test_min_delta_demands_a_large_enough_improvement():
     gains = -np.diff(curve)
     min_delta = float(gains[5] * 1.01)  # just more than epoch 6's gain over epoch 5
     result = fit(
-        loss, P0, TRAIN, optimizer=SGD, epochs=30, key=0, validation_data=VAL,
+        loss,
+        P0,
+        TRAIN,
+        optimizer=SGD,
+        epochs=30,
+        key=0,
+        validation_data=VAL,
         early_stopping=EarlyStopping(patience=2, min_delta=min_delta),
     )
     expected_best = next(e for e in range(1, 30) if gains[e - 1] <= min_delta) - 1
@@ -93,7 +117,13 @@ def test_min_delta_demands_a_large_enough_improvement():
 
 def test_a_maximised_metric_can_be_monitored():
     result = fit(
-        loss, P0, TRAIN, optimizer=SGD, epochs=30, key=0, validation_data=VAL,
+        loss,
+        P0,
+        TRAIN,
+        optimizer=SGD,
+        epochs=30,
+        key=0,
+        validation_data=VAL,
         metrics={"closeness": closeness},
         early_stopping=EarlyStopping(patience=3, monitor="val_closeness", mode="max"),
     )
@@ -102,9 +132,7 @@ def test_a_maximised_metric_can_be_monitored():
 
 
 def test_members_of_a_vmapped_sweep_stop_at_their_own_epochs():
-    trainer = make_trainer(
-        loss, lambda lr: optim.sgd(lr), epochs=40, early_stopping=EarlyStopping(patience=2)
-    )
+    trainer = make_trainer(loss, lambda lr: optim.sgd(lr), epochs=40, early_stopping=EarlyStopping(patience=2))
     rates = np.array([0.05, 0.1, 0.2], np.float32)
     states = jax.jit(jax.vmap(trainer.train, in_axes=(None, None, None, None, 0)))(
         P0, jax.random.key(0), TRAIN, VAL, rates
@@ -143,11 +171,35 @@ def test_bad_early_stopping_settings_are_refused_before_compiling():
     with pytest.raises(ValueError, match="needs validation"):
         fit(loss, P0, TRAIN, optimizer=SGD, epochs=3, key=0, early_stopping=EarlyStopping())
     with pytest.raises(ValueError, match="monitor"):
-        fit(loss, P0, TRAIN, optimizer=SGD, epochs=3, key=0, validation_data=VAL,
-            early_stopping=EarlyStopping(monitor="val_accuracy"))
+        fit(
+            loss,
+            P0,
+            TRAIN,
+            optimizer=SGD,
+            epochs=3,
+            key=0,
+            validation_data=VAL,
+            early_stopping=EarlyStopping(monitor="val_accuracy"),
+        )
     with pytest.raises(ValueError, match="patience"):
-        fit(loss, P0, TRAIN, optimizer=SGD, epochs=3, key=0, validation_data=VAL,
-            early_stopping=EarlyStopping(patience=-1))
+        fit(
+            loss,
+            P0,
+            TRAIN,
+            optimizer=SGD,
+            epochs=3,
+            key=0,
+            validation_data=VAL,
+            early_stopping=EarlyStopping(patience=-1),
+        )
     with pytest.raises(ValueError, match="mode"):
-        fit(loss, P0, TRAIN, optimizer=SGD, epochs=3, key=0, validation_data=VAL,
-            early_stopping=EarlyStopping(mode="lowest"))
+        fit(
+            loss,
+            P0,
+            TRAIN,
+            optimizer=SGD,
+            epochs=3,
+            key=0,
+            validation_data=VAL,
+            early_stopping=EarlyStopping(mode="lowest"),
+        )

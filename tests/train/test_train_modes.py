@@ -102,9 +102,7 @@ def test_padded_last_batch_averages_over_its_real_examples_only():
 def test_iterations_follow_the_course_definition():
     # 10 examples: batch 5 -> 2 iterations per epoch; batch 4 drop -> 2; pad -> 3.
     for batch_size, remainder, per_epoch in [(5, "drop", 2), (4, "drop", 2), (4, "pad", 3), (1, "drop", 10)]:
-        result = fit(
-            half_mse, P0, (X, Y), optimizer=SGD, epochs=2, key=0, batch_size=batch_size, remainder=remainder
-        )
+        result = fit(half_mse, P0, (X, Y), optimizer=SGD, epochs=2, key=0, batch_size=batch_size, remainder=remainder)
         assert (result.steps_per_epoch, result.steps) == (per_epoch, 2 * per_epoch)
 
 
@@ -154,5 +152,5 @@ def test_low_precision_params_keep_their_dtype(dtype):
     p0 = jax.tree.map(lambda a: jnp.asarray(a, dtype), P0)
     result = fit(half_mse, p0, (X, Y), optimizer=SGD, epochs=2, key=0)
     assert result.params["w"].dtype == dtype and result.params["b"].dtype == dtype
-    w, b, _ = reference(lambda e: [np.arange(10)], 2)
+    w, _b, _ = reference(lambda e: [np.arange(10)], 2)
     np.testing.assert_allclose(np.asarray(result.params["w"], np.float32), w, rtol=2e-2)

@@ -44,8 +44,11 @@ def test_any_chunking_of_the_epochs_gives_the_same_bits(cuts):
     state = init(P0, jax.random.key(0), (X, Y))
     for until in sorted(set(cuts)) + [8]:
         state = run(state, (X, Y), None, None, np.int32(until))
-    for a, b in zip(jax.tree.leaves(state.params) + jax.tree.leaves(state.history),
-                    jax.tree.leaves(whole.params) + jax.tree.leaves(whole.history), strict=True):
+    for a, b in zip(
+        jax.tree.leaves(state.params) + jax.tree.leaves(state.history),
+        jax.tree.leaves(whole.params) + jax.tree.leaves(whole.history),
+        strict=True,
+    ):
         np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
 
 
@@ -58,8 +61,9 @@ def test_any_chunking_of_the_epochs_gives_the_same_bits(cuts):
 )
 def test_history_has_one_row_per_epoch_and_per_iteration(n, batch, epochs, remainder):
     batch = min(batch, n)
-    trainer = make_trainer(half_mse, optax.sgd(0.1), epochs=epochs, batch_size=batch, remainder=remainder,
-                           record_step_loss=True)
+    trainer = make_trainer(
+        half_mse, optax.sgd(0.1), epochs=epochs, batch_size=batch, remainder=remainder, record_step_loss=True
+    )
     data = (jax.ShapeDtypeStruct((n, 2), jnp.float32), jax.ShapeDtypeStruct((n,), jnp.float32))
     shapes = jax.eval_shape(trainer.train, P0, jax.random.key(0), data)
     assert shapes.history.train_loss.shape == (epochs,)
@@ -107,8 +111,7 @@ def square(x):
 @FAST
 @given(x0=st.floats(-5, 5).filter(lambda x: abs(x) > 0.01), lr=st.floats(0.01, 0.45))
 def test_gradient_descent_on_a_parabola_contracts_by_one_minus_two_lr(x0, lr):
-    result = minimize(square, jnp.float32(x0), sgd_with, max_steps=20, tol=0.0,
-                      hyperparams=jnp.float32(lr))
+    result = minimize(square, jnp.float32(x0), sgd_with, max_steps=20, tol=0.0, hyperparams=jnp.float32(lr))
     assert result.reason == "max_steps"
     factor = np.float32(1 - 2 * np.float32(lr))
     expected = np.float32(x0) * factor ** np.arange(21, dtype=np.float32)

@@ -36,16 +36,34 @@ def accuracy(params, batch):
 
 
 def test_library_calls_print_nothing(capfd):
-    fit(logistic, P0, (X, Y), optimizer=optax.sgd(0.5), epochs=3, key=0, validation_data=(X, Y),
-        early_stopping=EarlyStopping(patience=1))
+    fit(
+        logistic,
+        P0,
+        (X, Y),
+        optimizer=optax.sgd(0.5),
+        epochs=3,
+        key=0,
+        validation_data=(X, Y),
+        early_stopping=EarlyStopping(patience=1),
+    )
     minimize(lambda x: x**2, 1.0, optax.sgd(0.1), max_steps=3)
     out, err = capfd.readouterr()
     assert out == "" and err == ""
 
 
 def test_progress_shows_a_bar_per_chunk_of_epochs(capfd):
-    fit(logistic, P0, (X, Y), optimizer=optax.sgd(0.5), epochs=6, key=0, validation_data=(X, Y),
-        metrics={"accuracy": accuracy}, progress=True, chunk_epochs=2)
+    fit(
+        logistic,
+        P0,
+        (X, Y),
+        optimizer=optax.sgd(0.5),
+        epochs=6,
+        key=0,
+        validation_data=(X, Y),
+        metrics={"accuracy": accuracy},
+        progress=True,
+        chunk_epochs=2,
+    )
     out, err = capfd.readouterr()
     assert out == ""
     assert "6/6" in err and "epoch" in err
@@ -55,8 +73,16 @@ def test_progress_shows_a_bar_per_chunk_of_epochs(capfd):
 
 def test_callback_sees_each_chunk():
     seen = []
-    result = fit(logistic, P0, (X, Y), optimizer=optax.sgd(0.5), epochs=5, key=0, chunk_epochs=2,
-                 callback=lambda partial: seen.append((partial.epochs, len(partial.history.train_loss))))
+    result = fit(
+        logistic,
+        P0,
+        (X, Y),
+        optimizer=optax.sgd(0.5),
+        epochs=5,
+        key=0,
+        chunk_epochs=2,
+        callback=lambda partial: seen.append((partial.epochs, len(partial.history.train_loss))),
+    )
     assert seen == [(2, 2), (4, 4), (5, 5)]
     assert result.epochs == 5
 
@@ -77,8 +103,16 @@ def test_learning_rate_is_recorded_from_gdjax_and_optax_states_or_given():
     assert plain.history.learning_rate is None
     given = fit(logistic, P0, (X, Y), optimizer=optax.sgd(0.3), epochs=2, key=0, learning_rate=0.3)
     np.testing.assert_allclose(given.history.learning_rate, [0.3, 0.3])
-    scheduled = fit(logistic, P0, (X, Y), optimizer=optax.sgd(0.3), epochs=3, key=0, batch_size=4,
-                    learning_rate=lambda step: 0.1 * step)
+    scheduled = fit(
+        logistic,
+        P0,
+        (X, Y),
+        optimizer=optax.sgd(0.3),
+        epochs=3,
+        key=0,
+        batch_size=4,
+        learning_rate=lambda step: 0.1 * step,
+    )
     np.testing.assert_allclose(scheduled.history.learning_rate, [0.0, 0.2, 0.4], rtol=1e-6)
 
 
@@ -90,8 +124,16 @@ def test_learning_rate_from_state_without_a_single_rate_is_none():
 
 
 def test_history_as_dict_uses_keras_names():
-    result = fit(logistic, P0, (X, Y), optimizer=optim.sgd(0.5), epochs=3, key=0, validation_data=(X, Y),
-                 metrics={"accuracy": accuracy})
+    result = fit(
+        logistic,
+        P0,
+        (X, Y),
+        optimizer=optim.sgd(0.5),
+        epochs=3,
+        key=0,
+        validation_data=(X, Y),
+        metrics={"accuracy": accuracy},
+    )
     names = result.history.as_dict()
     assert list(names) == ["loss", "val_loss", "accuracy", "val_accuracy", "learning_rate"]
     assert all(len(v) == 3 for v in names.values())
@@ -100,8 +142,18 @@ def test_history_as_dict_uses_keras_names():
 
 
 def test_plot_history_writes_a_png(tmp_path):
-    result = fit(logistic, P0, (X, Y), optimizer=optim.sgd(0.5), epochs=4, key=0, batch_size=2,
-                 validation_data=(X, Y), metrics={"accuracy": accuracy}, record_step_loss=True)
+    result = fit(
+        logistic,
+        P0,
+        (X, Y),
+        optimizer=optim.sgd(0.5),
+        epochs=4,
+        key=0,
+        batch_size=2,
+        validation_data=(X, Y),
+        metrics={"accuracy": accuracy},
+        record_step_loss=True,
+    )
     figure = plot_history(result.history, title="logistic", path=tmp_path / "curves.png")
     assert len(figure.axes) == 3  # loss, accuracy, learning rate
     assert [line.get_label() for line in figure.axes[0].lines] == ["training", "validation"]
