@@ -57,6 +57,7 @@ from gdjax.optim._learning_rate import (
     scale_by_learning_rate,
 )
 from gdjax.optim._partition import PartitionState, partition
+from gdjax.optim._recipe import Recipe, hyperparameters, is_elementwise, merge, recipe_of, split
 from gdjax.optim._schedules import (
     constant_schedule,
     cosine_decay_schedule,
@@ -105,17 +106,16 @@ __all__ = [
     "AddDecayedWeightsState",
     "ApplyIfFiniteState",
     "EmptyState",
-    # protocol
     "GradientTransformation",
     "MaskedNode",
     "MaskedState",
     "OptState",
     "Params",
     "PartitionState",
+    "Recipe",
     "ScalarOrSchedule",
     "ScaleByAdagradState",
     "ScaleByAdamState",
-    # states
     "ScaleByLearningRateState",
     "ScaleByRmsState",
     "ScaleByScheduleState",
@@ -133,20 +133,21 @@ __all__ = [
     "chain",
     "clip",
     "clip_by_global_norm",
-    # schedules
     "constant_schedule",
     "cosine_decay_schedule",
     "current_learning_rate",
     "exponential_decay",
     "global_norm",
+    "hyperparameters",
     "identity",
     "inverse_time_decay",
+    "is_elementwise",
     "join_schedules",
     "linear_scaling_rule",
     "linear_schedule",
     "linear_warmup",
-    # wrappers and parameter groups
     "masked",
+    "merge",
     "nadam",
     "nadamw",
     "natural_exp_decay",
@@ -154,9 +155,9 @@ __all__ = [
     "per_epoch",
     "piecewise_constant_schedule",
     "polynomial_schedule",
+    "recipe_of",
     "rmsprop",
     "safe_increment",
-    # transforms
     "scale",
     "scale_by_adagrad",
     "scale_by_adam",
@@ -165,8 +166,8 @@ __all__ = [
     "scale_by_rss",
     "scale_by_schedule",
     "set_to_zero",
-    # optimizers
     "sgd",
+    "split",
     "step_decay_schedule",
     "trace",
     "warmup_constant_schedule",

@@ -22,6 +22,7 @@ from gdjax import _checks
 from gdjax.optim import _hyper
 from gdjax.optim._base import GradientTransformation, Params, PyTree, ScalarOrSchedule, chain, identity
 from gdjax.optim._learning_rate import scale_by_learning_rate
+from gdjax.optim._recipe import hyperparameters
 from gdjax.optim._transforms import (
     add_decayed_weights,
     scale_by_adagrad,
@@ -52,6 +53,12 @@ def _lr(learning_rate: Any) -> Any:
     return _hyper.check_scalar_or_schedule("learning_rate", learning_rate, "positive")
 
 
+def _unmasked(arguments: dict) -> bool:
+    """Elementwise unless a mask picks leaves by the shape of the tree."""
+    return arguments["mask"] is None
+
+
+@hyperparameters(static=("dampening",), elementwise=True)
 def sgd(
     learning_rate: ScalarOrSchedule,
     momentum: ScalarOrSchedule | None = None,
@@ -90,6 +97,7 @@ def sgd(
     return chain(_momentum(momentum, nesterov, dampening, accumulator_dtype=accumulator_dtype), rate)
 
 
+@hyperparameters(elementwise=True)
 def adagrad(
     learning_rate: ScalarOrSchedule,
     initial_accumulator_value: jax.typing.ArrayLike = 0.1,
@@ -122,6 +130,7 @@ def adagrad(
     return chain(scale_by_adagrad(initial_accumulator_value, eps, eps_in_sqrt), rate)
 
 
+@hyperparameters(complements=("decay",), elementwise=True)
 def rmsprop(
     learning_rate: ScalarOrSchedule,
     decay: jax.typing.ArrayLike = 0.9,
@@ -174,6 +183,7 @@ def rmsprop(
     )
 
 
+@hyperparameters(complements=("b1", "b2"), elementwise=True)
 def adam(
     learning_rate: ScalarOrSchedule,
     b1: jax.typing.ArrayLike = 0.9,
@@ -214,6 +224,7 @@ def adam(
     return chain(scale_by_adam(b1, b2, eps, eps_root, mu_dtype, nesterov=nesterov), rate)
 
 
+@hyperparameters(complements=("b1", "b2"), elementwise=_unmasked)
 def adamw(
     learning_rate: ScalarOrSchedule,
     b1: jax.typing.ArrayLike = 0.9,
@@ -254,6 +265,7 @@ def adamw(
     )
 
 
+@hyperparameters(complements=("b1", "b2"), elementwise=True)
 def nadam(
     learning_rate: ScalarOrSchedule,
     b1: jax.typing.ArrayLike = 0.9,
@@ -266,6 +278,7 @@ def nadam(
     return adam(learning_rate, b1, b2, eps, eps_root, mu_dtype, nesterov=True)
 
 
+@hyperparameters(complements=("b1", "b2"), elementwise=_unmasked)
 def nadamw(
     learning_rate: ScalarOrSchedule,
     b1: jax.typing.ArrayLike = 0.9,

@@ -23,6 +23,8 @@ from typing import Any, NamedTuple, Protocol
 import jax
 import jax.numpy as jnp
 
+from gdjax.optim._recipe import hyperparameters
+
 PyTree = Any
 Params = Any  # a pytree of arrays
 Updates = Any  # a pytree with the structure of Params
@@ -67,6 +69,7 @@ def init_empty_state(params: Params) -> EmptyState:
     return EmptyState()
 
 
+@hyperparameters(elementwise=True)
 def identity() -> GradientTransformation:
     """Leaves updates unchanged: ``u = g``."""
 
@@ -77,6 +80,7 @@ def identity() -> GradientTransformation:
     return GradientTransformation(init_empty_state, update_fn)
 
 
+@hyperparameters(elementwise=True)
 def set_to_zero() -> GradientTransformation:
     """Maps every update to zero: ``u = 0`` (freezes parameters, e.g. in a partition)."""
 
@@ -87,6 +91,7 @@ def set_to_zero() -> GradientTransformation:
     return GradientTransformation(init_empty_state, update_fn)
 
 
+@hyperparameters(elementwise=True)
 def chain(*transforms: GradientTransformation) -> GradientTransformation:
     """Applies transformations in order; the state is the tuple of their states.
 

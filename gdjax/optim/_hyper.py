@@ -16,7 +16,7 @@ in bfloat16.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -33,8 +33,44 @@ _KINDS = {
 }
 
 
+class Complemented(NamedTuple):
+    """A decay rate ``b`` carried with its complement ``1 - b``, computed exactly from a Python number.
+
+    A compiled program that takes hyperparameters as runtime inputs
+    (:func:`gdjax.optim.merge`) receives ``b = 0.999`` as float32; ``1 - b``
+    computed there would be ``1 - float32(0.999) = 0.00099998713``, 1.3e-5 off
+    the ``float32(0.001)`` that a Python number gives. Passing the complement
+    alongside keeps the traced optimizer's constants equal to the Python one's.
+    """
+
+    value: Any
+    complement: Any
+
+
+def complemented(value: Any) -> Any:
+    """``Complemented(b, 1 - b)`` for a Python number; anything else unchanged."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return Complemented(value, 1 - value)
+    return value
+
+
+def value_of(value: Any) -> Any:
+    """The hyperparameter itself (the value of a :class:`Complemented`)."""
+    return value.value if isinstance(value, Complemented) else value
+
+
+def complement(value: Any) -> Any:
+    """``1 - b``: exact for Python numbers and :class:`Complemented`, in >= float32 for arrays."""
+    if isinstance(value, Complemented):
+        return value.complement
+    return 1 - scalar(value)
+
+
 def check_scalar(name: str, value: Any, kind: str = "finite") -> Any:
     """Validates a scalar hyperparameter; returns it unchanged (tracers included)."""
+    if isinstance(value, Complemented):
+        check_scalar(name, value.value, kind)
+        return value
     if callable(value):
         raise ValueError(f"{name} must be a number or a scalar array, not a callable; got {value!r}.")
     if isinstance(value, (bool, np.bool_)) or (hasattr(value, "dtype") and jnp.issubdtype(value.dtype, jnp.bool_)):
@@ -77,7 +113,7 @@ def scalar(value: Any) -> Any:
     Python numbers stay Python numbers (exact arithmetic, weakly typed in JAX,
     as in Optax); arrays and tracers become arrays of at least float32.
     """
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
+    if isinstance(value, (int, float, Complemented)) and not isinstance(value, bool):
         return value
     value = jnp.asarray(value)
     if not jnp.issubdtype(value.dtype, jnp.floating) or jnp.finfo(value.dtype).bits < 32:
@@ -87,12 +123,12 @@ def scalar(value: Any) -> Any:
 
 def cast_like(value: Any, leaf: jax.Array) -> jax.Array:
     """``value`` in the dtype of ``leaf``: hyperparameters never upcast leaves."""
-    return jnp.asarray(value, dtype=leaf.dtype)
+    return jnp.asarray(value_of(value), dtype=leaf.dtype)
 
 
 def float_dtype(value: Any) -> jnp.dtype:
     """The floating dtype a hyperparameter is stored in: its own, or the default float."""
-    dtype = jnp.asarray(value).dtype
+    dtype = jnp.asarray(value_of(value)).dtype
     if jnp.issubdtype(dtype, jnp.floating):
         return dtype
     return jnp.asarray(0.0).dtype

@@ -33,6 +33,7 @@ from gdjax.optim._base import (
     safe_increment,
     zero_count,
 )
+from gdjax.optim._recipe import hyperparameters
 
 
 class ScaleByLearningRateState(NamedTuple):
@@ -48,6 +49,7 @@ class ScaleByLearningRateState(NamedTuple):
     learning_rate: jax.Array
 
 
+@hyperparameters(elementwise=True)
 def scale_by_learning_rate(learning_rate: ScalarOrSchedule | None, *, flip_sign: bool = True) -> GradientTransformation:
     r"""Scales updates by the learning rate: :math:`u = -\eta_t\, g` (or :math:`+\eta_t g`).
 

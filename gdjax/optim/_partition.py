@@ -8,6 +8,7 @@ from typing import Any, NamedTuple
 import jax
 
 from gdjax.optim._base import GradientTransformation, PyTree
+from gdjax.optim._recipe import hyperparameters
 from gdjax.optim._wrappers import masked
 
 
@@ -17,6 +18,7 @@ class PartitionState(NamedTuple):
     inner_states: dict[Hashable, Any]
 
 
+@hyperparameters
 def partition(
     transforms: Mapping[Hashable, GradientTransformation],
     param_labels: PyTree | Callable[[PyTree], PyTree],

@@ -21,6 +21,7 @@ import jax.numpy as jnp
 from gdjax import _checks
 from gdjax.optim._base import ScalarOrSchedule, Schedule
 from gdjax.optim._hyper import check_bool, check_scalar
+from gdjax.optim._recipe import hyperparameters
 
 
 def _value(name, value):
@@ -37,12 +38,14 @@ def _periods(count, transition_steps, staircase: bool):
     return jnp.floor(periods) if staircase else periods
 
 
+@hyperparameters(elementwise=True)
 def constant_schedule(value: jax.typing.ArrayLike) -> Schedule:
     """:math:`v(t) = v`."""
     _value("value", value)
     return lambda count: value
 
 
+@hyperparameters(elementwise=True)
 def piecewise_constant_schedule(
     init_value: jax.typing.ArrayLike,
     boundaries_and_scales: dict[int, jax.typing.ArrayLike] | None = None,
@@ -70,6 +73,7 @@ def piecewise_constant_schedule(
     return schedule
 
 
+@hyperparameters(elementwise=True)
 def exponential_decay(
     init_value: jax.typing.ArrayLike,
     transition_steps: jax.typing.ArrayLike,
@@ -114,6 +118,7 @@ def exponential_decay(
     return schedule
 
 
+@hyperparameters(elementwise=True)
 def step_decay_schedule(
     init_value: jax.typing.ArrayLike,
     transition_steps: jax.typing.ArrayLike,
@@ -129,6 +134,7 @@ def step_decay_schedule(
     return exponential_decay(init_value, transition_steps, decay_rate, staircase=True)
 
 
+@hyperparameters(elementwise=True)
 def natural_exp_decay(
     init_value: jax.typing.ArrayLike,
     decay_rate: jax.typing.ArrayLike,
@@ -158,6 +164,7 @@ def natural_exp_decay(
     return schedule
 
 
+@hyperparameters(elementwise=True)
 def inverse_time_decay(
     init_value: jax.typing.ArrayLike,
     decay_rate: jax.typing.ArrayLike,
@@ -187,6 +194,7 @@ def inverse_time_decay(
     return schedule
 
 
+@hyperparameters(static=("power",), elementwise=True)  # integer powers stay exact
 def polynomial_schedule(
     init_value: jax.typing.ArrayLike,
     end_value: jax.typing.ArrayLike,
@@ -219,6 +227,7 @@ def polynomial_schedule(
     return schedule
 
 
+@hyperparameters(elementwise=True)
 def linear_schedule(
     init_value: jax.typing.ArrayLike,
     end_value: jax.typing.ArrayLike,
@@ -232,6 +241,7 @@ def linear_schedule(
     return polynomial_schedule(init_value, end_value, 1, transition_steps, transition_begin)
 
 
+@hyperparameters(static=("exponent",), elementwise=True)  # integer powers stay exact
 def cosine_decay_schedule(
     init_value: jax.typing.ArrayLike,
     decay_steps: jax.typing.ArrayLike,
@@ -275,6 +285,7 @@ def _cosine(init_value, decay_steps, alpha, exponent):
     return schedule
 
 
+@hyperparameters(elementwise=True)
 def join_schedules(schedules: Sequence[Schedule], boundaries: Sequence[jax.typing.ArrayLike]) -> Schedule:
     r"""Runs ``schedules[i]`` from ``boundaries[i-1]`` on, each restarted at count 0.
 
@@ -305,6 +316,7 @@ def join_schedules(schedules: Sequence[Schedule], boundaries: Sequence[jax.typin
     return schedule
 
 
+@hyperparameters(elementwise=True)
 def warmup_constant_schedule(
     init_value: jax.typing.ArrayLike,
     peak_value: jax.typing.ArrayLike,
@@ -314,6 +326,7 @@ def warmup_constant_schedule(
     return linear_schedule(init_value, peak_value, warmup_steps)
 
 
+@hyperparameters(static=("exponent",), elementwise=True)  # integer powers stay exact
 def warmup_cosine_decay_schedule(
     init_value: jax.typing.ArrayLike,
     peak_value: jax.typing.ArrayLike,
@@ -356,6 +369,7 @@ def warmup_cosine_decay_schedule(
     )
 
 
+@hyperparameters(elementwise=True)
 def linear_warmup(
     schedule: ScalarOrSchedule,
     warmup_steps: jax.typing.ArrayLike,
@@ -374,6 +388,7 @@ def linear_warmup(
     return join_schedules([linear_schedule(init_value, peak, warmup_steps), after], [warmup_steps])
 
 
+@hyperparameters(elementwise=True)
 def per_epoch(schedule: Schedule, steps_per_epoch: jax.typing.ArrayLike, *, fractional: bool = False) -> Schedule:
     r"""Turns a schedule over epochs into one over steps.
 
@@ -396,6 +411,7 @@ def per_epoch(schedule: Schedule, steps_per_epoch: jax.typing.ArrayLike, *, frac
     return stepped
 
 
+@hyperparameters(elementwise=True)
 def linear_scaling_rule(
     base_learning_rate: ScalarOrSchedule,
     batch_size: jax.typing.ArrayLike,

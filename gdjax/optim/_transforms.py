@@ -26,6 +26,7 @@ from gdjax.optim._base import (
     safe_increment,
     zero_count,
 )
+from gdjax.optim._recipe import hyperparameters
 from gdjax.optim._wrappers import masked
 
 cast = _hyper.cast_like
@@ -33,7 +34,7 @@ cast = _hyper.cast_like
 
 def _bias_correction(moment: PyTree, decay: Any, count: jax.Array) -> PyTree:
     """``m / (1 - decay**count)``; the factor is computed in >= float32, then cast to each leaf."""
-    factor = 1 - decay**count
+    factor = 1 - _hyper.value_of(decay) ** count
     return jax.tree.map(lambda m: m / factor.astype(m.dtype), moment)
 
 
@@ -48,6 +49,12 @@ def _cast_tree(tree: PyTree, dtype: Any) -> PyTree:
 # --------------------------------------------------------------------- scaling
 
 
+def _unmasked(arguments: dict) -> bool:
+    """Elementwise unless a mask picks leaves by the shape of the tree."""
+    return arguments["mask"] is None
+
+
+@hyperparameters(elementwise=True)
 def scale(step_size: jax.typing.ArrayLike) -> GradientTransformation:
     r"""Multiplies updates by a fixed scalar: :math:`u = s\, g`.
 
@@ -69,6 +76,7 @@ class ScaleByScheduleState(NamedTuple):
     count: jax.Array
 
 
+@hyperparameters(elementwise=True)
 def scale_by_schedule(step_size_fn: Schedule) -> GradientTransformation:
     r"""Multiplies updates by a scheduled scalar: :math:`u_t = s(t - 1)\, g_t`.
 
@@ -110,6 +118,7 @@ class TraceState(NamedTuple):
     trace: PyTree
 
 
+@hyperparameters(static=("dampening",), elementwise=True)
 def trace(
     decay: ScalarOrSchedule,
     nesterov: bool = False,
@@ -189,6 +198,7 @@ class ScaleByAdagradState(NamedTuple):
     sum_of_squares: PyTree
 
 
+@hyperparameters(elementwise=True)
 def scale_by_adagrad(
     initial_accumulator_value: jax.typing.ArrayLike = 0.1,
     eps: jax.typing.ArrayLike = 1e-7,
@@ -254,6 +264,7 @@ class ScaleByRmsState(NamedTuple):
     mu: PyTree | None
 
 
+@hyperparameters(complements=("decay",), elementwise=True)
 def scale_by_rms(
     decay: jax.typing.ArrayLike = 0.9,
     eps: jax.typing.ArrayLike = 1e-8,
@@ -306,10 +317,10 @@ def scale_by_rms(
     def update_fn(updates, state, params=None):
         del params
         rho = _hyper.scalar(decay)
-        nu = jax.tree.map(lambda g, v: cast(1 - rho, g) * g**2 + cast(rho, g) * v, updates, state.nu)
+        nu = jax.tree.map(lambda g, v: cast(_hyper.complement(rho), g) * g**2 + cast(rho, g) * v, updates, state.nu)
         mu = None
         if centered:
-            mu = jax.tree.map(lambda g, m: cast(1 - rho, g) * g + cast(rho, g) * m, updates, state.mu)
+            mu = jax.tree.map(lambda g, m: cast(_hyper.complement(rho), g) * g + cast(rho, g) * m, updates, state.mu)
         count = safe_increment(state.count) if bias_correction else None
         nu_hat = _bias_correction(nu, rho, count) if bias_correction else nu
         if centered:
@@ -341,6 +352,7 @@ class ScaleByAdamState(NamedTuple):
     nu: PyTree
 
 
+@hyperparameters(complements=("b1", "b2"), elementwise=True)
 def scale_by_adam(
     b1: jax.typing.ArrayLike = 0.9,
     b2: jax.typing.ArrayLike = 0.999,
@@ -391,12 +403,12 @@ def scale_by_adam(
     def update_fn(updates, state, params=None):
         del params
         beta1, beta2 = _hyper.scalar(b1), _hyper.scalar(b2)
-        mu = jax.tree.map(lambda g, m: cast(1 - beta1, g) * g + cast(beta1, g) * m, updates, state.mu)
-        nu = jax.tree.map(lambda g, v: cast(1 - beta2, g) * g**2 + cast(beta2, g) * v, updates, state.nu)
+        mu = jax.tree.map(lambda g, m: cast(_hyper.complement(beta1), g) * g + cast(beta1, g) * m, updates, state.mu)
+        nu = jax.tree.map(lambda g, v: cast(_hyper.complement(beta2), g) * g**2 + cast(beta2, g) * v, updates, state.nu)
         count = safe_increment(state.count)
         if nesterov:
             mu_hat = jax.tree.map(
-                lambda m, g: cast(beta1, m) * m + cast(1 - beta1, m) * g,
+                lambda m, g: cast(beta1, m) * m + cast(_hyper.complement(beta1), m) * g,
                 _bias_correction(mu, beta1, safe_increment(count)),
                 _bias_correction(updates, beta1, count),
             )
@@ -423,6 +435,7 @@ class AddDecayedWeightsState(NamedTuple):
     count: jax.Array
 
 
+@hyperparameters(elementwise=_unmasked)
 def add_decayed_weights(
     weight_decay: ScalarOrSchedule = 0.0,
     mask: PyTree | Callable[[Params], PyTree] | None = None,
@@ -466,6 +479,7 @@ def add_decayed_weights(
 # -------------------------------------------------------------------- clipping
 
 
+@hyperparameters(elementwise=True)
 def clip(max_delta: jax.typing.ArrayLike) -> GradientTransformation:
     r"""Clips each element to :math:`[-\delta, \delta]`: :math:`u = \min(\max(g, -\delta), \delta)`.
 
@@ -491,6 +505,7 @@ def global_norm(tree: PyTree) -> jax.Array:
     return jnp.sqrt(sum(squares, jnp.zeros([], jnp.float32)))
 
 
+@hyperparameters
 def clip_by_global_norm(max_norm: jax.typing.ArrayLike) -> GradientTransformation:
     r"""Rescales all updates together so their global norm is at most :math:`c`.
 

@@ -12,6 +12,7 @@ import numpy as np
 
 from gdjax import _checks
 from gdjax.optim._base import GradientTransformation, PyTree, safe_increment, zero_count
+from gdjax.optim._recipe import hyperparameters
 
 
 class MaskedNode(NamedTuple):
@@ -39,6 +40,7 @@ def _mask_tree(tree: PyTree, mask_tree: PyTree) -> PyTree:
     return jax.tree.map(lambda m, sub: sub if m else MaskedNode(), mask_tree, tree)
 
 
+@hyperparameters
 def masked(inner: GradientTransformation, mask: PyTree | Callable[[PyTree], PyTree]) -> GradientTransformation:
     """Applies ``inner`` to the leaves where ``mask`` is True; the others pass through unchanged.
 
@@ -87,6 +89,7 @@ def _all_finite(tree: PyTree) -> jax.Array:
     return functools.reduce(jnp.logical_and, finite, jnp.array(True))
 
 
+@hyperparameters(elementwise=True)
 def apply_if_finite(inner: GradientTransformation, max_consecutive_errors: int) -> GradientTransformation:
     """Skips updates holding a NaN or an infinity, and counts them.
 
