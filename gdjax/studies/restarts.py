@@ -5,9 +5,9 @@ run plain gradient descent in one compiled program
 (:func:`gdjax.restarts.minimize_restarts`). A start *succeeds* when it ends
 within ``SUCCESS_RADIUS`` of a global minimiser within the step budget. The
 single-start probability ``p`` has a Wilson interval; the best-of-k curve is
-measured over the runs (the exact average over all k-subsets) and set against
-``1 - (1 - p)^k``. For the two networks (XOR, heart disease) the restarts are
-whole trainings (:func:`gdjax.restarts.restarts`).
+measured on disjoint groups of k runs (the share of groups holding a success)
+and set against ``1 - (1 - p)^k``. For the two networks (XOR, heart disease)
+the restarts are whole trainings (:func:`gdjax.restarts.restarts`).
 """
 
 from __future__ import annotations
@@ -304,8 +304,8 @@ def run(ctx: StudyContext) -> Findings:
         f"the gradient norm is below {TOL:g}), all starts of a function in one compiled program "
         "(`gdjax.restarts.minimize_restarts`). A start succeeds when it ends within "
         f"{SUCCESS_RADIUS} of a global minimiser within the step budget. p is the share of successes with its "
-        "95% Wilson interval; the measured best-of-k is the exact share of all k-subsets of the runs that hold a "
-        f"success. Networks: {n_nets} restarts of a 2-2-1 sigmoid network on XOR (full-batch gradient descent, "
+        "95% Wilson interval; the measured best-of-k is the share of the floor(N/k) disjoint groups of k runs that "
+        f"hold a success. Networks: {n_nets} restarts of a 2-2-1 sigmoid network on XOR (full-batch gradient descent, "
         f"lr {XOR_LR}, {xor_epochs} epochs) and {heart_runs.num_restarts} of the course's 29-16-1 heart network "
         f"(Adam {HEART_LR}, batch 32, {heart_epochs} epochs), each set one vmapped program "
         "(`gdjax.restarts.restarts`)."
