@@ -117,7 +117,10 @@ def test_sweep_grid_with_common_random_numbers_and_divergence():
     assert np.isnan(result.final_loss[2]).all() and (result.diverged_step[2] >= 0).all()
     assert np.all(np.isfinite(jax.tree.leaves(result.params_at((2, 0, 1)))[0]))  # last finite params kept
     assert np.all(result.final_loss[1] < result.final_loss[0])  # 0.1 beats 0.01 in 40 steps
-    assert result.loss_summary().count == 8 and result.loss_summary().diverged == 4
+    pooled = result.loss_summary(pooled=True)
+    assert pooled.count == 8 and pooled.diverged == 4
+    per_point = result.loss_summary()  # one summary per grid point
+    assert per_point.count.tolist() == [[2, 2], [2, 2], [0, 0]] and per_point.diverged[2].tolist() == [2, 2]
     # grid point (lr=0.1, m=0.5) == restarts() with that optimizer (same init keys)
     alone = restarts(mse, LINEAR.init, data, optimizer=optim.sgd(0.1, 0.5), key=7, num_restarts=2, epochs=40)
     np.testing.assert_allclose(result.final_loss[1, 1], alone.final_loss, rtol=1e-5)
