@@ -9,10 +9,11 @@ caller's promise, a concrete one is checked.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 
 
@@ -129,3 +130,194 @@ def _show(array: np.ndarray) -> str:
     if flat.size <= 6:
         return repr(flat.tolist())
     return f"an array of shape {array.shape} with values in [{np.nanmin(flat)}, {np.nanmax(flat)}]"
+
+
+# ---------------------------------------------------------------- labels
+#
+# The label checks of the losses and the metrics. Each inspects concrete labels
+# only (a traced array passes unchecked: see ``is_traced``) and names the first
+# bad value and its index.
+
+
+def _index(array: np.ndarray, flat: int) -> int | tuple[int, ...]:
+    """The index of element ``flat`` of ``array``: an int for a 1-D array, else a tuple."""
+    index = np.unravel_index(flat, array.shape)
+    return int(index[0]) if array.ndim == 1 else tuple(int(i) for i in index)
+
+
+def _first_bad(name: str, array: np.ndarray, bad: np.ndarray, expected: str) -> None:
+    if np.any(bad):
+        flat = int(np.argmax(bad.ravel()))
+        value = array.ravel()[flat].item()
+        raise ValueError(f"{name} must be {expected}; got {value!r} at index {_index(array, flat)}.")
+
+
+def _numeric_labels(name: str, labels: Any) -> np.ndarray | None:
+    """Concrete labels as a NumPy array of bools or real numbers (None when traced).
+
+    Floats NumPy does not know natively (``bfloat16``, ``float8_*``) come back
+    as float32, which holds their values exactly.
+    """
+    array = _concrete_values(labels)
+    if array is None or array.dtype == np.bool_:
+        return array
+    if jnp.issubdtype(array.dtype, jnp.floating) and not np.issubdtype(array.dtype, np.floating):
+        return array.astype(np.float32)
+    if not (np.issubdtype(array.dtype, np.integer) or np.issubdtype(array.dtype, np.floating)):
+        raise ValueError(f"{name} must be real numbers; got an array of dtype {array.dtype}.")
+    return array
+
+
+def _tolerance(labels: Any) -> float:
+    """``sqrt(eps)`` of the labels' float dtype (bfloat16 included); 0 for integers and bools."""
+    dtype = getattr(labels, "dtype", None)
+    if dtype is None:
+        dtype = np.asarray(labels).dtype
+    return float(np.sqrt(jnp.finfo(dtype).eps)) if jnp.issubdtype(dtype, jnp.floating) else 0.0
+
+
+def check_binary_labels(name: str, labels: Any, *, soft: bool = False) -> None:
+    """Concrete binary labels must be 0 or 1 (``soft``: any number in ``[0, 1]``); traced ones pass."""
+    array = _numeric_labels(name, labels)
+    if array is None or array.dtype == np.bool_:
+        return
+    if soft:
+        _first_bad(name, array, ~((array >= 0) & (array <= 1)), "in [0, 1] (soft labels allowed)")
+    else:
+        _first_bad(name, array, ~((array == 0) | (array == 1)), "0 or 1")
+
+
+def check_sign_labels(name: str, labels: Any) -> None:
+    """Concrete labels of a margin loss must be 0/1 or -1/+1, one convention at a time; traced ones pass."""
+    array = _numeric_labels(name, labels)
+    if array is None or array.dtype == np.bool_:
+        return
+    _first_bad(name, array, ~((array == 0) | (array == 1) | (array == -1)), "0/1 or -1/+1")
+    zero, minus = array == 0, array == -1
+    if np.any(zero) and np.any(minus):
+        first_zero, first_minus = int(np.argmax(zero.ravel())), int(np.argmax(minus.ravel()))
+        raise ValueError(
+            f"{name} must be 0/1 or -1/+1, not a mix of both: found 0 at index {_index(array, first_zero)} "
+            f"and -1 at index {_index(array, first_minus)}."
+        )
+
+
+def check_class_labels(name: str, labels: Any, num_classes: int) -> None:
+    """Concrete class indices must be integers in ``[0, num_classes)``; traced ones pass."""
+    array = _numeric_labels(name, labels)
+    if array is None:
+        return
+    array = array.astype(np.int64) if array.dtype == np.bool_ else array
+    integral = np.isfinite(array) & (np.round(array) == array) if np.issubdtype(array.dtype, np.inexact) else True
+    _first_bad(name, array, ~(integral & (array >= 0) & (array < num_classes)), f"class indices in [0, {num_classes})")
+
+
+def check_distribution_rows(name: str, labels: Any) -> None:
+    """Concrete ``(n, K)`` label rows must be one-hot or, at least, non-negative and sum to 1; traced ones pass.
+
+    The sums are compared with 1 to within ``sqrt(eps)`` of the labels' float
+    dtype (exactly for integer labels).
+    """
+    array = _numeric_labels(name, labels)
+    if array is None:
+        return
+    array = array.astype(np.int64) if array.dtype == np.bool_ else array
+    expected = "one-hot rows or rows of non-negative class probabilities summing to 1"
+    _first_bad(name, array, ~(np.isfinite(array) & (array >= 0)), f"{expected} (non-negative)")
+    sums = array.sum(axis=-1, dtype=np.float64)
+    tolerance = _tolerance(labels)
+    bad = np.abs(sums - 1) > tolerance
+    if np.any(bad):
+        row = int(np.argmax(bad))
+        raise ValueError(f"{name} must be {expected}; row {row} sums to {float(sums[row])!r}: {array[row].tolist()}.")
+
+
+# ---------------------------------------------------------------- keys and devices
+
+_SEED_MIN, _SEED_MAX = -(2**63), 2**63 - 1
+
+
+def as_key(name: str, key: Any) -> jax.Array:
+    """A PRNG key from ``key``: the one coercion of keys and seeds in the library.
+
+    Accepted:
+
+    - an integer seed ``s`` (a Python or NumPy integer, or a 0-d integer
+      array) in the int64 range ``[-2**63, 2**63 - 1]``: returns
+      ``jax.random.key(s)``. Without ``jax_enable_x64`` JAX keeps only the
+      seed's low 32 bits, so seeds that differ by a multiple of ``2**32``
+      give the same key;
+    - a typed scalar key (``jax.random.key(s)``), returned as it is;
+    - a raw ``uint32[2]`` key (``jax.random.PRNGKey(s)``), returned as a JAX
+      array (still raw).
+
+    Traced keys and traced integer seeds (inside ``jit``/``vmap``) are
+    accepted on their shape and dtype alone; their values cannot be checked.
+
+    Raises:
+      ValueError: naming ``name``, for bools, floats, None, strings, seeds out
+        of the int64 range, key arrays of any shape but ``()``, and raw keys
+        of any shape but ``(2,)``.
+    """
+    expected = "a PRNG key or an integer seed (a typed key jax.random.key(seed), a raw uint32[2] key, or an int)"
+    if isinstance(key, (bool, np.bool_)):
+        raise ValueError(f"{name} must be {expected}; got {bool(key)!r} of type bool.")
+    if isinstance(key, (int, np.integer)):
+        return jax.random.key(_seed(name, int(key)))
+    dtype = getattr(key, "dtype", None)
+    if dtype is None:
+        shown = "None" if key is None else f"{key!r} of type {type(key).__name__}"
+        raise ValueError(f"{name} must be {expected}; got {shown}.")
+    shape = tuple(np.shape(key))
+    if jax.dtypes.issubdtype(dtype, jax.dtypes.prng_key):
+        if shape != ():
+            raise ValueError(f"{name} must be a single PRNG key; got a key array of shape {shape}.")
+        return key
+    dtype = np.dtype(dtype)
+    if dtype == np.uint32 and shape != ():
+        if shape != (2,):
+            raise ValueError(f"{name} must be a raw key of shape (2,); got a uint32 array of shape {shape}.")
+        return jnp.asarray(key)
+    if shape == () and np.issubdtype(dtype, np.integer):
+        value = _concrete_values(key)
+        if value is None:
+            return jax.random.key(key)
+        return jax.random.key(_seed(name, int(value)))
+    raise ValueError(f"{name} must be {expected}; got an array of shape {shape} and dtype {dtype}.")
+
+
+def _seed(name: str, seed: int) -> int:
+    if not _SEED_MIN <= seed <= _SEED_MAX:
+        raise ValueError(f"{name}: an integer seed must be in [-2**63, 2**63 - 1]; got {seed}.")
+    return seed
+
+
+def check_devices(name: str, devices: Any) -> tuple[jax.Device, ...] | None:
+    """None (every device), or a non-empty sequence of distinct ``jax.Device`` objects, as a tuple.
+
+    A 1-D NumPy array of devices (e.g. ``mesh.devices.ravel()``) counts as a
+    sequence. Strings such as ``"cpu"``, device ids, empty sequences and
+    repeated devices are refused with a ``ValueError`` naming ``name``.
+    """
+    if devices is None:
+        return None
+    expected = "None or a non-empty sequence of jax.Device objects (e.g. jax.devices())"
+    if isinstance(devices, np.ndarray):
+        if devices.ndim != 1:
+            raise ValueError(f"{name} must be {expected}; got an array of shape {devices.shape}.")
+        devices = devices.tolist()
+    if isinstance(devices, (str, bytes)) or not isinstance(devices, Sequence):
+        raise ValueError(f"{name} must be {expected}; got {devices!r}.")
+    if len(devices) == 0:
+        raise ValueError(f"{name} must name at least one device; got an empty sequence.")
+    seen: set[jax.Device] = set()
+    for i, device in enumerate(devices):
+        if not isinstance(device, jax.Device):
+            raise ValueError(
+                f"{name}[{i}] must be a jax.Device (from jax.devices()); "
+                f"got {device!r} of type {type(device).__name__}."
+            )
+        if device in seen:
+            raise ValueError(f"{name} lists {device!r} more than once.")
+        seen.add(device)
+    return tuple(devices)

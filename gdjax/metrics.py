@@ -1,9 +1,11 @@
 """Metrics: how we judge a model (we train on losses, we judge on metrics).
 
 Binary metrics take predictions as probabilities (or scores with a matching
-``threshold``) of shape ``(n,)`` and 0/1 labels of the same shape; a
-prediction counts as positive when ``p >= threshold``. With TP, FP, FN, TN the
-cells of the confusion matrix:
+``threshold``) of shape ``(n,)`` or ``(n, 1)`` (one column, as a one-unit
+output layer gives) and 0/1 labels of shape ``(n,)`` (or ``(n, 1)`` with
+column predictions); a prediction counts as positive when ``p >= threshold``.
+A single column is always this binary case, never one class's scores. With
+TP, FP, FN, TN the cells of the confusion matrix:
 
 - ``accuracy  = (TP + TN) / n``
 - ``precision = TP / (TP + FP)``   (0 when nothing is predicted positive)
@@ -11,7 +13,11 @@ cells of the confusion matrix:
 - ``F1        = 2 precision recall / (precision + recall)``
 - ``R^2       = 1 - sum (y - y_hat)^2 / sum (y - mean y)^2``
 
-All are jittable; class counts are static.
+All are jittable; class counts are static. Concrete labels are checked (0/1
+for binary metrics, class indices in ``[0, K)`` or probability rows for
+several classes) and a ``ValueError`` names the first bad value and its index;
+labels traced under ``jit``/``vmap`` cannot be inspected and are used
+unchecked.
 """
 
 from __future__ import annotations
@@ -19,16 +25,33 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
-from gdjax._checks import check_int
+from gdjax._checks import check_binary_labels, check_class_labels, check_distribution_rows, check_int
+
+
+def _is_column(predictions) -> bool:
+    return jnp.ndim(predictions) == 2 and jnp.shape(predictions)[1] == 1
+
+
+def _column_pair(name_a: str, a: jax.Array, name_b: str, b: jax.Array) -> tuple[jax.Array, jax.Array]:
+    """``a`` of shape ``(n, 1)`` and ``b`` of shape ``(n,)`` or ``(n, 1)``, both as ``(n,)``."""
+    n = a.shape[0]
+    if b.shape not in ((n,), (n, 1)):
+        raise ValueError(f"{name_b} must have shape ({n},) or ({n}, 1) for one column of {name_a}; got {b.shape}.")
+    return a[:, 0], b.reshape(n)
 
 
 def _binary(predictions, labels, threshold) -> tuple[jax.Array, jax.Array]:
+    """Predicted and true classes (booleans, ``(n,)``) from binary scores ``(n,)`` or ``(n, 1)``."""
     predictions, labels = jnp.asarray(predictions), jnp.asarray(labels)
-    if predictions.ndim != 1 or predictions.shape != labels.shape:
+    given = labels
+    if _is_column(predictions):
+        predictions, labels = _column_pair("predictions", predictions, "labels", labels)
+    elif predictions.ndim != 1 or predictions.shape != labels.shape:
         raise ValueError(
-            "predictions and labels must both have shape (n,) for a binary metric; "
-            f"got {predictions.shape} and {labels.shape}."
+            "predictions and labels must both have shape (n,) for a binary metric (or predictions (n, 1) "
+            f"and labels (n,) or (n, 1)); got {predictions.shape} and {labels.shape}."
         )
+    check_binary_labels("labels", given)
     return predictions >= threshold, labels.astype(bool)
 
 
@@ -38,8 +61,11 @@ def _class_ids(predictions, labels) -> tuple[jax.Array, jax.Array]:
     if predictions.ndim != 2:
         raise ValueError(f"predictions must have shape (n, num_classes); got {predictions.shape}.")
     if labels.shape == predictions.shape:
+        check_distribution_rows("labels", labels)
         labels = jnp.argmax(labels, axis=-1)
-    elif labels.shape != predictions.shape[:1]:
+    elif labels.shape == predictions.shape[:1]:
+        check_class_labels("labels", labels, predictions.shape[1])
+    else:
         raise ValueError(
             f"labels must have shape {predictions.shape[:1]} (class indices) or {predictions.shape} "
             f"(one-hot); got {labels.shape}."
@@ -48,12 +74,14 @@ def _class_ids(predictions, labels) -> tuple[jax.Array, jax.Array]:
 
 
 def accuracy(predictions, labels, *, threshold: float = 0.5) -> jax.Array:
-    """Share of correct predictions.
+    """Share of correct predictions, ``(1/n) sum_i [predicted_i = y_i]``.
 
-    ``(n,)`` probabilities against 0/1 labels (positive when ``p >= threshold``),
-    or ``(n, K)`` class scores against class indices or one-hot labels (argmax).
+    ``(n,)`` or ``(n, 1)`` probabilities against 0/1 labels (positive when
+    ``p >= threshold``), or ``(n, K)`` class scores, ``K >= 2``, against class
+    indices ``(n,)`` or one-hot/probability rows ``(n, K)`` (argmax of each).
+    Concrete labels are checked; traced labels are not.
     """
-    if jnp.ndim(predictions) == 2:
+    if jnp.ndim(predictions) == 2 and not _is_column(predictions):
         predicted, true = _class_ids(predictions, labels)
     else:
         predicted, true = _binary(predictions, labels, threshold)
@@ -94,15 +122,26 @@ def f1_score(predictions, labels, *, threshold: float = 0.5) -> jax.Array:
 def confusion_matrix(predicted_classes, true_classes, num_classes: int) -> jax.Array:
     """``C[i, j]`` = number of examples of true class ``i`` predicted as class ``j``.
 
-    Takes integer class indices of shape ``(n,)`` (use ``p >= 0.5`` or
-    ``argmax`` first). For two classes ``[[TN, FP], [FN, TP]]``.
+    Takes class indices of shape ``(n,)`` or ``(n, 1)`` (use ``p >= 0.5`` or
+    ``argmax`` first), in ``[0, num_classes)``. For two classes
+    ``[[TN, FP], [FN, TP]]``. Concrete indices are checked (every example is
+    counted exactly once); traced indices are not, and one out of range is
+    then miscounted.
     """
     num_classes = check_int("num_classes", num_classes, minimum=2)
     predicted, true = jnp.asarray(predicted_classes), jnp.asarray(true_classes)
+    given = predicted, true
+    if _is_column(predicted):
+        predicted, true = _column_pair("predicted_classes", predicted, "true_classes", true)
+    elif _is_column(true):
+        true, predicted = _column_pair("true_classes", true, "predicted_classes", predicted)
     if predicted.ndim != 1 or predicted.shape != true.shape:
         raise ValueError(
-            f"predicted_classes and true_classes must both have shape (n,); got {predicted.shape} and {true.shape}."
+            "predicted_classes and true_classes must both have shape (n,) (or (n, 1)); "
+            f"got {predicted.shape} and {true.shape}."
         )
+    check_class_labels("predicted_classes", given[0], num_classes)
+    check_class_labels("true_classes", given[1], num_classes)
     flat = true.astype(jnp.int32) * num_classes + predicted.astype(jnp.int32)
     return jnp.bincount(flat, length=num_classes * num_classes).reshape(num_classes, num_classes)
 

@@ -19,18 +19,18 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from gdjax import _checks
 from gdjax._checks import check_finite_array, check_int, check_ndim, check_range
 
 
 def as_key(key_or_seed: Any) -> jax.Array:
-    """A PRNG key from a key (typed or raw, possibly traced) or a Python int seed."""
-    if isinstance(key_or_seed, bool):
-        raise ValueError(f"key must be a PRNG key or an integer seed; got {key_or_seed!r}.")
-    if isinstance(key_or_seed, (int, np.integer)):
-        return jax.random.key(int(key_or_seed))
-    if key_or_seed is None:
-        raise ValueError("key must be a PRNG key or an integer seed; got None.")
-    return key_or_seed
+    """A PRNG key from a key (typed or raw ``uint32[2]``, possibly traced) or an integer seed.
+
+    The argument is called ``key`` in error messages; see
+    :func:`gdjax._checks.as_key` for what is accepted and refused (seeds in the
+    int64 range; a single key, never a key array).
+    """
+    return _checks.as_key("key", key_or_seed)
 
 
 class Split(NamedTuple):
