@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -15,9 +16,18 @@ def atomic_write(path: str | os.PathLike, write: Callable[[IO[bytes]], Any]) -> 
 
     The rename is atomic on POSIX and Windows, so a crash leaves either the
     previous file or the complete new one. The data is flushed to disk first.
+
+    The temporary file is ``.{name}.XXXXXXXX.tmp`` in the same folder (``name``
+    the target's file name, ``XXXXXXXX`` from :func:`tempfile.mkstemp`). A
+    write killed before its rename leaves such a file behind; the next write to
+    the same path removes every leftover of that pattern first, so leftovers
+    never pile up. Two processes writing the same path at the same time are not
+    supported: one may remove the other's temporary file, whose write then
+    fails (loudly, leaving the target intact).
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    remove_leftovers(path)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as file:
@@ -29,6 +39,35 @@ def atomic_write(path: str | os.PathLike, write: Callable[[IO[bytes]], Any]) -> 
         Path(tmp).unlink(missing_ok=True)
         raise
     return path
+
+
+def _leftover_pattern(path: Path) -> re.Pattern[str]:
+    # mkstemp's random part: 8 characters of [a-z0-9_] (no dots, so ".a.npz.*" never matches ".a.*")
+    return re.compile(re.escape(f".{path.name}.") + r"[a-z0-9_]+\.tmp")
+
+
+def remove_leftovers(path: str | os.PathLike) -> list[Path]:
+    """Removes the temporary files ``.{name}.XXXXXXXX.tmp`` that killed writes to ``path`` left behind.
+
+    Returns the paths removed. Only regular files whose names
+    :func:`atomic_write` could have made are touched; files that vanish or
+    cannot be removed meanwhile are skipped.
+    """
+    path = Path(path)
+    pattern = _leftover_pattern(path)
+    removed = []
+    try:
+        entries = list(os.scandir(path.parent))
+    except OSError:
+        return removed
+    for entry in entries:
+        if pattern.fullmatch(entry.name) and entry.is_file(follow_symlinks=False):
+            try:
+                os.unlink(entry.path)
+            except OSError:
+                continue
+            removed.append(Path(entry.path))
+    return removed
 
 
 def atomic_write_text(path: str | os.PathLike, text: str) -> Path:
