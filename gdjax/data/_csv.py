@@ -9,6 +9,7 @@ count as missing values.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import math
@@ -57,12 +58,29 @@ class _Raw(NamedTuple):
 
 
 def _read_text(path: str | os.PathLike[str]) -> str:
+    """The file's text, decoded as UTF-8 (a byte-order mark skipped); the line of any invalid byte is named."""
     p = Path(path)
     if not p.exists():
         raise FileNotFoundError(f"CSV file not found: {str(p)!r}.")
     if not p.is_file():
         raise ValueError(f"{str(p)!r} is not a file.")
-    return p.read_text(encoding="utf-8-sig")
+    data = p.read_bytes()
+    skipped = len(codecs.BOM_UTF8) if data.startswith(codecs.BOM_UTF8) else 0
+    try:
+        text = data[skipped:].decode("utf-8")
+    except UnicodeDecodeError as error:
+        line = _universal_newlines(data[skipped : skipped + error.start]).count(b"\n") + 1
+        offset = skipped + error.start
+        raise ValueError(
+            f"{os.fspath(path)!r}, line {line}: not valid UTF-8 (byte 0x{data[offset]:02x} at byte offset "
+            f"{offset} of the file). Save the file as UTF-8 (e.g. iconv -f latin1 -t utf-8 for Latin-1 text)."
+        ) from None
+    return _universal_newlines(text)  # as text mode reads it: \r\n and \r become \n
+
+
+def _universal_newlines(text: Any) -> Any:
+    newline, cr = ("\n", "\r") if isinstance(text, str) else (b"\n", b"\r")
+    return text.replace(cr + newline, newline).replace(cr, newline)
 
 
 def _parse(text: str, source: str, *, names: Sequence[str] | None, delimiter: str) -> _Raw:
@@ -76,7 +94,7 @@ def _parse(text: str, source: str, *, names: Sequence[str] | None, delimiter: st
     header_line = 0
     if names is not None:
         header = tuple(str(n).strip() for n in names)
-    for fields in reader:
+    for fields in _records(reader, source):
         if not fields or (all(not f.strip() for f in fields) and len(fields) == 1):
             continue  # blank line
         fields = [f.strip() for f in fields]
@@ -97,6 +115,26 @@ def _parse(text: str, source: str, *, names: Sequence[str] | None, delimiter: st
                 f"{source}, line {line}: expected {width} fields (one per column of the header), got {len(fields)}."
             )
     return _Raw(source=source, header=header, rows=rows, lines=lines)
+
+
+def _records(reader: Any, source: str) -> Any:
+    """The reader's records; a :class:`csv.Error` becomes a ``ValueError`` naming the line the record starts on."""
+    start = 1
+    while True:
+        try:
+            fields = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as error:
+            if "field larger than field limit" in str(error):
+                raise ValueError(
+                    f"{source}, line {start}: a field is longer than the csv module's field size limit of "
+                    f"{csv.field_size_limit()} characters. If the file is right, raise the limit with "
+                    "csv.field_size_limit(n) before loading it."
+                ) from None
+            raise ValueError(f"{source}, line {start}: not readable as CSV ({error}).") from None
+        yield fields
+        start = reader.line_num + 1
 
 
 def _check_header(header: tuple[str, ...], source: str, line: int) -> None:
@@ -343,7 +381,8 @@ def load_csv(
         data.x.shape, data.feature_names[:3]
 
     Args:
-      path: the CSV file (UTF-8; a byte-order mark is skipped).
+      path: the CSV file (UTF-8; a byte-order mark is skipped). Fields may be
+        at most ``csv.field_size_limit()`` characters long (131072 by default).
       target: name of the target column.
       categorical: names of the input columns to one-hot encode. The target may
         be listed too: ``y`` is then the int32 index of each row's class in
@@ -366,7 +405,9 @@ def load_csv(
 
     Raises:
       FileNotFoundError: the file does not exist.
-      ValueError: the file is empty or has no data rows; a row has the wrong
+      ValueError: the file is not valid UTF-8, or a field is longer than the
+        csv module's field size limit (the message names the file and the
+        line); the file is empty or has no data rows; a row has the wrong
         number of fields; ``target`` or a listed column is not in the file; a
         value is missing (one of :data:`MISSING_TOKENS`); a value in a numeric
         column is not a finite number (the message names the line and the

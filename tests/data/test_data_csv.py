@@ -247,3 +247,35 @@ def test_error_messages_name_the_file(tmp_path):
     path = write(tmp_path, "a,y\nx,0\n", name="my_abc.csv")
     with pytest.raises(ValueError, match="my_abc.csv"):
         load_csv(path, target="y")
+
+
+def test_a_field_over_the_csv_size_limit_names_the_file_and_line(tmp_path):
+    import csv
+
+    huge = "9" * (csv.field_size_limit() + 1)
+    path = write(tmp_path, f"a,y\n1,0\n2,1\n{huge},0\n4,1\n", name="big.csv")
+    for read in (lambda: load_csv(path, target="y"), lambda: read_csv_table(path)):
+        with pytest.raises(ValueError, match=r"'.*big\.csv', line 4: a field is longer than .*131072 characters"):
+            read()
+    # a quoted field with newlines: the line the field starts on is reported
+    quoted = write(tmp_path, 'a,y\n1,0\n"x\n' + "z" * (csv.field_size_limit() + 1) + '",1\n', name="quoted.csv")
+    with pytest.raises(ValueError, match=r"quoted\.csv', line 3: a field is longer"):
+        read_csv_table(quoted)
+
+
+def test_a_file_that_is_not_utf8_names_the_file_and_line(tmp_path):
+    path = tmp_path / "latin1.csv"
+    path.write_bytes("name,y\nJos\u00e9,1\nAnn,0\n".encode("latin-1"))
+    with pytest.raises(ValueError, match=r"'.*latin1\.csv', line 2: not valid UTF-8 \(byte 0xe9"):
+        load_csv(path, target="y", categorical=["name"])
+    with pytest.raises(ValueError, match=r"latin1\.csv', line 2: not valid UTF-8"):
+        read_csv_table(path)
+    # UTF-16 (a byte-order mark UTF-8 cannot start with): line 1
+    utf16 = tmp_path / "utf16.csv"
+    utf16.write_bytes("a,y\n1,0\n".encode("utf-16"))
+    with pytest.raises(ValueError, match=r"utf16\.csv', line 1: not valid UTF-8 \(byte 0xff"):
+        read_csv_table(utf16)
+    # a UTF-8 byte-order mark is still skipped, and UTF-8 text still reads
+    good = tmp_path / "good.csv"
+    good.write_bytes("\ufeffname,y\nJos\u00e9,1\nAnn,0\n".encode())
+    assert list(read_csv_table(good)["name"]) == ["Jos\u00e9", "Ann"]
