@@ -10,7 +10,11 @@ gdjax demo                                  gradient descent on the course's g(w
 from __future__ import annotations
 
 import argparse
+import difflib
+import math
+import os
 import sys
+import tempfile
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -36,15 +40,40 @@ def _expand(parser: argparse.ArgumentParser, names: Sequence[str]) -> list[str]:
         group = study_names() if name == "all" else list(HEADLINE) if name == "headline" else [name]
         for study in group:
             if study not in STUDIES:
-                parser.error(f"unknown study {study!r}; choose from: {', '.join(['all', 'headline', *STUDIES])}")
+                choices = ["all", "headline", *STUDIES]
+                close = difflib.get_close_matches(study, choices, n=1)
+                hint = f"did you mean {close[0]!r}? " if close else ""
+                parser.error(f"unknown study {study!r}; {hint}choose from: {', '.join(choices)}")
             if study not in chosen:
                 chosen.append(study)
     return chosen
 
 
+def _unwritable(out: Path) -> str | None:
+    """Why ``out`` cannot take the studies' files (the OS's reason, lower-cased), or None when it can.
+
+    Creates the folder (and its parents) as the studies would, then creates and
+    removes a temporary file in it.
+    """
+    try:
+        if out.exists() and not out.is_dir():
+            return "not a directory"
+        out.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=out):
+            pass
+    except OSError as error:
+        reason = error.strerror or str(error)
+        return reason[:1].lower() + reason[1:]
+    return None
+
+
 def _run(args: argparse.Namespace) -> int:
     names = _expand(args.parser, args.studies)
     out = Path(args.out)
+    reason = _unwritable(out)
+    if reason is not None:
+        print(f"cannot write to {os.fspath(out)}: {reason}", file=sys.stderr)
+        return 2
     failed = []
     for name in names:
         mode = "quick" if args.quick else "full"
@@ -92,6 +121,46 @@ def _demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive integer; got {text!r}")
+    return value
+
+
+def _nonnegative_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be a non-negative integer; got {text!r}")
+    return value
+
+
+def _finite_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"must be a finite number; got {text!r}")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"must be a finite positive number; got {text!r}")
+    return value
+
+
 def _add_run_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--quick", action="store_true", help="small sizes: at most a minute a study on 2 CPU cores")
     parser.add_argument("--out", default=DEFAULT_OUT, help=f"output folder (default ./{DEFAULT_OUT})")
@@ -116,10 +185,10 @@ def build_parser() -> argparse.ArgumentParser:
     report.set_defaults(handler=_report)
 
     demo = commands.add_parser("demo", help="gradient descent on the course's g(w), printing the iterates")
-    demo.add_argument("--start", type=float, default=2.5, help="starting point w0 (default 2.5)")
-    demo.add_argument("--learning-rate", type=float, default=1.0, help="step size (default 1.0)")
-    demo.add_argument("--steps", type=int, default=60, help="number of steps (default 60)")
-    demo.add_argument("--every", type=int, default=5, help="print every k-th iterate (default 5)")
+    demo.add_argument("--start", type=_finite_float, default=2.5, help="starting point w0 (default 2.5)")
+    demo.add_argument("--learning-rate", type=_positive_float, default=1.0, help="step size > 0 (default 1.0)")
+    demo.add_argument("--steps", type=_nonnegative_int, default=60, help="number of steps >= 0 (default 60)")
+    demo.add_argument("--every", type=_positive_int, default=5, help="print every k-th iterate, k >= 1 (default 5)")
     demo.set_defaults(handler=_demo)
     return parser
 
