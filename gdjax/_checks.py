@@ -321,3 +321,15 @@ def check_devices(name: str, devices: Any) -> tuple[jax.Device, ...] | None:
             raise ValueError(f"{name} lists {device!r} more than once.")
         seen.add(device)
     return tuple(devices)
+
+
+def check_params(name: str, params: Any) -> None:
+    """Parameters to train: a pytree with at least one array, every leaf floating point and finite."""
+    leaves = jax.tree_util.tree_leaves_with_path(params)
+    if not leaves:
+        raise ValueError(f"{name} must be a pytree with at least one array; got none.")
+    for path, leaf in leaves:
+        where = f"{name}{jax.tree_util.keystr(path)}"
+        if not jnp.issubdtype(jnp.result_type(leaf), jnp.inexact):
+            raise ValueError(f"{where} must be floating point to be trained; got dtype {jnp.result_type(leaf)}.")
+        check_finite_array(where, leaf)

@@ -10,6 +10,8 @@ with no download.
 * Course tables: :func:`line_table`, :func:`course_line_tables`, :func:`truth_table`.
 * Generators (key first): :func:`admissions`, :func:`linear_regression`,
   :func:`two_moons`, :func:`circles`, :func:`spirals`, :func:`blobs`.
+* Examples: :func:`num_examples`, :func:`check_data` (a data set is a pytree
+  of arrays with a leading example axis).
 * Batching: :func:`epoch_batches` turns an epoch into a static-shape index
   matrix to scan over inside ``jit``; :func:`num_batches`, :func:`masked_mean`,
   :func:`take`.
@@ -19,6 +21,7 @@ with no download.
 
 from gdjax.data._batching import Batches, epoch_batches, masked_mean, num_batches, take
 from gdjax.data._csv import MISSING_TOKENS, CSVData, load_csv, read_csv_table
+from gdjax.data._examples import check_data, num_examples
 from gdjax.data._generators import (
     ADMISSIONS_BIAS,
     ADMISSIONS_WEIGHTS,
@@ -72,6 +75,7 @@ __all__ = [
     "admissions",
     "as_key",
     "blobs",
+    "check_data",
     "circles",
     "course_line_tables",
     "epoch_batches",
@@ -85,6 +89,7 @@ __all__ = [
     "load_heart_table",
     "masked_mean",
     "num_batches",
+    "num_examples",
     "read_csv_table",
     "spirals",
     "split_sizes",

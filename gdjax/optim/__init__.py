@@ -57,7 +57,7 @@ from gdjax.optim._learning_rate import (
     scale_by_learning_rate,
 )
 from gdjax.optim._partition import PartitionState, partition
-from gdjax.optim._recipe import Recipe, hyperparameters, is_elementwise, merge, recipe_of, split
+from gdjax.optim._recipe import Recipe, Static, hyperparameters, is_elementwise, merge, recipe_of, split
 from gdjax.optim._schedules import (
     constant_schedule,
     cosine_decay_schedule,
@@ -114,6 +114,7 @@ __all__ = [
     "PartitionState",
     "Recipe",
     "ScalarOrSchedule",
+    "Static",
     "ScaleByAdagradState",
     "ScaleByAdamState",
     "ScaleByLearningRateState",

@@ -35,17 +35,15 @@ import jax.numpy as jnp
 import numpy as np
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
-from gdjax._checks import check_int
+from gdjax._checks import check_devices, check_int
 
 AXIS = "restarts"
 
 
 def restart_mesh(devices: Sequence[jax.Device] | None = None) -> Mesh:
     """A one-axis mesh named ``"restarts"`` over ``devices`` (default: all devices, all processes)."""
-    devices = list(jax.devices() if devices is None else devices)
-    if not devices:
-        raise ValueError("devices must name at least one device; got none.")
-    return Mesh(np.array(devices), (AXIS,))
+    devices = check_devices("devices", devices)
+    return Mesh(np.array(list(jax.devices() if devices is None else devices)), (AXIS,))
 
 
 DEFAULT_TILE = 1024
@@ -54,13 +52,19 @@ DEFAULT_TILE = 1024
 def resolve_sizes(size: int, chunk_size: int | None, tile_size: int | None, num_devices: int) -> tuple[int, int]:
     """``(chunk, tile)``: items per compiled call and per vectorised tile, validated.
 
-    The tile defaults to ``min(size, 1024)``. A chunk holds a whole number of
+    The tile defaults to the items split evenly over the devices, at most
+    1024 (``min(ceil(size / num_devices), 1024)``): 256 restarts on 4 devices
+    are 4 tiles of 64, not one tile of 256 on the first device and padding on
+    the others. A chunk holds a whole number of
     tiles on every device: ``chunk_size`` must be a positive multiple of
     ``tile_size * num_devices``; None runs everything in one chunk (``size``
     rounded up to such a multiple).
     """
     size = check_int("num_restarts", size, minimum=1)
-    tile = min(size, DEFAULT_TILE) if tile_size is None else check_int("tile_size", tile_size, minimum=1)
+    if tile_size is None:
+        tile = min(-(-size // num_devices), DEFAULT_TILE)
+    else:
+        tile = check_int("tile_size", tile_size, minimum=1)
     step = tile * num_devices
     whole = -(-size // step) * step
     if chunk_size is None:
@@ -87,7 +91,8 @@ def _chunk(batched: Any, start: int, chunk: int, size: int) -> Any:
     """Items ``[start, start + chunk)``, padded with item 0 past ``size`` (results dropped)."""
     index = np.arange(start, start + chunk)
     index = np.where(index < size, index, 0)
-    return jax.tree.map(lambda leaf: leaf[index], batched)
+    # As JAX arrays: across processes, jit takes NumPy inputs only when replicated.
+    return jax.tree.map(lambda leaf: jnp.asarray(leaf)[index], batched)
 
 
 def map_batched(
@@ -108,7 +113,7 @@ def map_batched(
       shared: a pytree given whole to every item (replicated on every device).
       chunk_size: items per compiled call, a multiple of ``tile_size`` times
         the device count; None for all at once.
-      tile_size: items vectorised together (default ``min(size, 1024)``).
+      tile_size: items vectorised together (default: split evenly over the devices, at most 1024).
       devices: the devices to shard over (default: all).
       progress: called with the number of items finished after each chunk.
 
@@ -172,15 +177,3 @@ def _build(fn: Callable[[Any, Any], Any], mesh: Mesh, tile: int) -> Callable[[An
     items = NamedSharding(mesh, PartitionSpec(AXIS))
     replicated = NamedSharding(mesh, PartitionSpec())
     return jax.jit(sharded, in_shardings=(items, replicated), out_shardings=items)
-
-
-def stack_keys(key: jax.Array, count: int) -> jax.Array:
-    """``count`` independent keys from ``key`` (``jax.random.split``), as a batched leaf."""
-    return jax.random.split(key, count)
-
-
-def as_batched_array(name: str, values: Any) -> jnp.ndarray:
-    values = jnp.asarray(values)
-    if values.ndim != 1 or values.shape[0] == 0:
-        raise ValueError(f"{name} must be a non-empty 1-D sequence of values; got shape {values.shape}.")
-    return values

@@ -30,28 +30,24 @@ from __future__ import annotations
 import functools
 import itertools
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 import jax
 import jax.numpy as jnp
 import numpy as np
+from tqdm.auto import tqdm
 
-from gdjax._checks import check_choice, check_finite_array, check_int
+from gdjax._checks import as_key, check_choice, check_devices, check_finite_array, check_int, check_params
+from gdjax.data import check_data, num_examples
 from gdjax.restarts._batched import map_batched
 from gdjax.restarts._result import RestartsResult
-from gdjax.train import MinimizeResult, make_trainer
-from gdjax.train._fit import _as_key, _check_data, _check_params
+from gdjax.train import History, MinimizeResult, Trainer, make_trainer
 from gdjax.train._minimize import _minimize, check_minimize_options
-from gdjax.train._objective import data_loss
 from gdjax.train._trainer import is_transformation
-from gdjax.train._trainer import trainer_from_config as make_trainer_from
+from gdjax.train._warnings import warn_diverged, warn_stalled
 
 DataOrder = Literal["shared", "per_restart"]
 _ORDERS = ("shared", "per_restart")
-
-
-def _check_order(data_order: str) -> str:
-    return check_choice("data_order", data_order, _ORDERS)
 
 
 def _grid_points(grid: Mapping[str, Any]) -> tuple[dict[str, np.ndarray], dict[str, jnp.ndarray], tuple[int, ...]]:
@@ -91,59 +87,50 @@ def _validate_grid_values(optimizer: Callable[[Any], Any], axes: Mapping[str, np
                 raise ValueError(f"grid[{name!r}] holds a value the optimizer refuses: {error}") from None
 
 
+class _Run(NamedTuple):
+    """What :func:`_train_many` hands back: the runs' outputs and the grid's shape."""
+
+    out: dict[str, Any]
+    num_restarts: int
+    stalled_epoch: np.ndarray
+
+
 def _train_many(
-    loss_fn: Callable[..., Any],
+    trainer: Trainer,
     init: Callable[[jax.Array], Any],
     train_data: Any,
     *,
-    optimizer: Any,
-    epochs: int,
     key: Any,
     num_restarts: int,
     hyperparams: Any,
     batched_hyperparams: Mapping[str, jnp.ndarray] | None,
-    batch_size: int | None,
     validation_data: Any,
-    metrics: Mapping[str, Callable[[Any, Any], Any]] | None,
-    penalty: Callable[[Any], Any] | None,
-    penalty_weight: Any,
-    early_stopping: Any,
-    remainder: str,
-    shuffle: bool,
-    learning_rate: Any,
-    record_step_loss: bool,
     data_order: str,
     chunk_size: int | None,
     tile_size: int | None,
     devices: Sequence[jax.Device] | None,
     progress: bool,
-) -> tuple[dict[str, Any], int]:
+) -> _Run:
+    """Every (grid point, restart) training of a validated trainer, then their final evaluation."""
     num_restarts = check_int("num_restarts", num_restarts, minimum=1)
-    _check_order(data_order)
+    check_choice("data_order", data_order, _ORDERS)
+    devices = check_devices("devices", devices)
     if not callable(init):
         raise ValueError(f"init must be callable init(key) -> params; got {init!r}.")
-    key = _as_key(key)
-    n = _check_data("train_data", train_data)
+    key = as_key("key", key)
+    n = check_data("train_data", train_data)
     if validation_data is not None:
-        _check_data("validation_data", validation_data)
-    if batch_size is not None and check_int("batch_size", batch_size, minimum=1) > n:
-        raise ValueError(f"batch_size must be <= the number of training examples ({n}); got {batch_size}.")
-    trainer = make_trainer(
-        loss_fn,
-        optimizer,
-        epochs=epochs,
-        batch_size=batch_size,
-        remainder=remainder,
-        shuffle=shuffle,
-        metrics=metrics,
-        penalty=penalty,
-        penalty_weight=penalty_weight,
-        early_stopping=early_stopping,
-        learning_rate=learning_rate,
-        record_step_loss=record_step_loss,
-    )
-    config = trainer.config
-    _check_params(init(jax.random.key(0)))  # the structure and dtypes every restart will have
+        check_data("validation_data", validation_data)
+        if jax.tree.structure(validation_data) != jax.tree.structure(train_data):
+            raise ValueError(
+                "validation_data must have the pytree structure of train_data; got "
+                f"{jax.tree.structure(validation_data)} and {jax.tree.structure(train_data)}."
+            )
+    elif trainer.early_stopping is not None and trainer.early_stopping.monitor.startswith("val_"):
+        raise ValueError(f"early_stopping.monitor={trainer.early_stopping.monitor!r} needs validation_data; got None.")
+    if trainer.batch_size is not None and trainer.batch_size > n:
+        raise ValueError(f"batch_size must be <= the number of training examples ({n}); got {trainer.batch_size}.")
+    check_params("init(key)", init(jax.random.key(0)))  # the structure and dtypes every restart will have
 
     init_keys = jax.random.split(jax.random.fold_in(key, 0), num_restarts)
     order_key = jax.random.fold_in(key, 1)
@@ -153,24 +140,24 @@ def _train_many(
         grid_size = int(next(iter(batched_hyperparams.values())).shape[0])
     # Item (g, r): grid point g, restart r, flattened g-major.
     restart_index = np.tile(np.arange(num_restarts), grid_size)
-    items = {"init_key": init_keys[restart_index]}
+    items: dict[str, Any] = {"init_key": init_keys[restart_index]}
     if train_keys is not None:
         items["train_key"] = train_keys[restart_index]
     if batched_hyperparams is not None:
         items["hyper"] = {name: jnp.repeat(values, num_restarts) for name, values in batched_hyperparams.items()}
 
-    one = _training_program(config, init)
+    values, structure = trainer.split()
+    train_one, evaluate_one = _programs(structure, init)
+    shared = (values, train_data, validation_data, hyperparams, order_key)
 
     bar = None
     if progress:
-        from tqdm.auto import tqdm
-
         bar = tqdm(total=grid_size * num_restarts, unit="run", desc="trainings")
     try:
         out = map_batched(
-            one,
+            train_one,
             items,
-            (train_data, validation_data, hyperparams, order_key),
+            shared,
             chunk_size=chunk_size,
             tile_size=tile_size,
             devices=devices,
@@ -179,58 +166,88 @@ def _train_many(
     finally:
         if bar is not None:
             bar.close()
-    return out, num_restarts
+    # The final evaluation over every row, apart and in smaller tiles: its memory is tile x rows x width.
+    rows = n + (0 if validation_data is None else num_examples("validation_data", validation_data))
+    eval_tile = max(1, min(EVALUATION_BUDGET // rows, grid_size * num_restarts))
+    final = map_batched(
+        evaluate_one,
+        {"params": out["params"], "diverged": out["diverged"]},
+        (train_data, validation_data),
+        tile_size=eval_tile,
+        devices=devices,
+    )
+    out.update(final)
+    return _Run(out, num_restarts, out.pop("stalled_epoch"))
+
+
+#: Restart-rows evaluated together in the final evaluation (e.g. 1024 restarts x 1024 rows).
+EVALUATION_BUDGET = 2**20
 
 
 @functools.lru_cache(maxsize=32)
-def _training_program(config: Any, init: Callable[[jax.Array], Any]) -> Callable[[Any, Any], Any]:
-    """The per-restart function of one configuration, cached so its compiled program is reused."""
-    train_fn = make_trainer_from(config).train
+def _programs(structure: Trainer, init: Callable[[jax.Array], Any]) -> tuple[Callable[..., Any], Callable[..., Any]]:
+    """The per-run training and evaluation of one trainer structure, cached so their programs are reused."""
 
-    def evaluate(params, data):
-        loss = data_loss(config.loss_fn, config.loss_takes_key, params, data, None)
-        return loss, {name: fn(params, data) for name, fn in config.metrics}
-
-    def one(item, shared):
-        train, val, shared_hyper, shared_key = shared
+    def train_one(item, shared):
+        values, train, val, shared_hyper, shared_key = shared
+        trainer = Trainer.merge(structure, values)
         hyper = item["hyper"] if "hyper" in item else shared_hyper
         train_key = item.get("train_key", shared_key)
-        state = train_fn(init(item["init_key"]), train_key, train, val, hyper, fixed_epochs=True)
-        loss, final_metrics = evaluate(state.params, train)
-        out = {
+        state = trainer.train(init(item["init_key"]), train_key, train, val, hyper)
+        return {
             "params": state.params,
-            "final_loss": jnp.where(state.diverged, jnp.nan, loss),
-            "final_metrics": final_metrics,
             "history": state.history,
             "epochs": state.epoch,
             "diverged": state.diverged,
             "diverged_step": state.diverged_step,
             "stopped_early": state.stopped,
+            "stalled_epoch": state.stalled_epoch,
         }
+
+    def evaluate_one(item, shared):
+        train, val = shared
+        loss, metrics = structure.evaluate(item["params"], train)
+        out = {"final_loss": jnp.where(item["diverged"], jnp.nan, loss), "final_metrics": metrics}
         if val is not None:
-            val_loss, val_metrics = evaluate(state.params, val)
-            out["final_val_loss"] = jnp.where(state.diverged, jnp.nan, val_loss)
+            val_loss, val_metrics = structure.evaluate(item["params"], val)
+            out["final_val_loss"] = jnp.where(item["diverged"], jnp.nan, val_loss)
             out["final_val_metrics"] = val_metrics
         return out
 
-    return one
+    return train_one, evaluate_one
 
 
-def _result(out: dict[str, Any], shape: tuple[int, ...], grid: dict[str, np.ndarray]) -> RestartsResult:
+def _result(run: _Run, shape: tuple[int, ...], grid: dict[str, np.ndarray]) -> RestartsResult:
+    out = run.out
     reshape = lambda tree: jax.tree.map(lambda a: np.asarray(a).reshape(shape + np.shape(a)[1:]), tree)
-    return RestartsResult(
+    buffer = reshape(out["history"])
+    result = RestartsResult(
         params=reshape(out["params"]),
         final_loss=reshape(out["final_loss"]),
         final_val_loss=reshape(out["final_val_loss"]) if "final_val_loss" in out else None,
         final_metrics=reshape(out["final_metrics"]),
         final_val_metrics=reshape(out.get("final_val_metrics", {})),
-        history=reshape(out["history"]),
+        history=History(*buffer),
         epochs=reshape(out["epochs"]),
         diverged=reshape(out["diverged"]),
         diverged_step=reshape(out["diverged_step"]),
         stopped_early=reshape(out["stopped_early"]),
         grid=grid,
     )
+    _warn(result, reshape(run.stalled_epoch))
+    return result
+
+
+def _warn(result: RestartsResult, stalled_epoch: np.ndarray) -> None:
+    """One warning for the runs that diverged, one for those that stalled (see :mod:`gdjax.train`)."""
+    total = result.diverged.size
+    if result.diverged.any():
+        steps = result.diverged_step[result.diverged]
+        count = int(result.diverged.sum())
+        warn_diverged(int(steps.min()), -1, runs=f"{count} of {total} runs", stacklevel=4, steps=np.unique(steps))
+    stalled = stalled_epoch >= 0
+    if stalled.any():
+        warn_stalled(int(stalled_epoch[stalled].min()), runs=f"{int(stalled.sum())} of {total} runs", stacklevel=4)
 
 
 def restarts(
@@ -279,33 +296,36 @@ def restarts(
     Returns:
       A :class:`RestartsResult` with leading axis ``N``.
     """
-    out, n = _train_many(
+    trainer = make_trainer(
         loss_fn,
-        init,
-        train_data,
-        optimizer=optimizer,
+        optimizer,
         epochs=epochs,
-        key=key,
-        num_restarts=num_restarts,
-        hyperparams=hyperparams,
-        batched_hyperparams=None,
         batch_size=batch_size,
-        validation_data=validation_data,
+        remainder=remainder,
+        shuffle=shuffle,
         metrics=metrics,
         penalty=penalty,
         penalty_weight=penalty_weight,
         early_stopping=early_stopping,
-        remainder=remainder,
-        shuffle=shuffle,
         learning_rate=learning_rate,
         record_step_loss=record_step_loss,
+    )
+    run = _train_many(
+        trainer,
+        init,
+        train_data,
+        key=key,
+        num_restarts=num_restarts,
+        hyperparams=hyperparams,
+        batched_hyperparams=None,
+        validation_data=validation_data,
         data_order=data_order,
         chunk_size=chunk_size,
         tile_size=tile_size,
         devices=devices,
         progress=progress,
     )
-    return _result(out, (n,), {})
+    return _result(run, (run.num_restarts,), {})
 
 
 def sweep(
@@ -358,33 +378,36 @@ def sweep(
         )
     axes, points, shape = _grid_points(grid)
     _validate_grid_values(optimizer, axes)
-    out, n = _train_many(
+    trainer = make_trainer(
         loss_fn,
-        init,
-        train_data,
-        optimizer=optimizer,
+        optimizer,
         epochs=epochs,
-        key=key,
-        num_restarts=num_restarts,
-        hyperparams=None,
-        batched_hyperparams=points,
         batch_size=batch_size,
-        validation_data=validation_data,
+        remainder=remainder,
+        shuffle=shuffle,
         metrics=metrics,
         penalty=penalty,
         penalty_weight=penalty_weight,
         early_stopping=early_stopping,
-        remainder=remainder,
-        shuffle=shuffle,
         learning_rate=learning_rate,
         record_step_loss=record_step_loss,
+    )
+    run = _train_many(
+        trainer,
+        init,
+        train_data,
+        key=key,
+        num_restarts=num_restarts,
+        hyperparams=None,
+        batched_hyperparams=points,
+        validation_data=validation_data,
         data_order=data_order,
         chunk_size=chunk_size,
         tile_size=tile_size,
         devices=devices,
         progress=progress,
     )
-    return _result(out, shape + (n,), axes)
+    return _result(run, shape + (run.num_restarts,), axes)
 
 
 def minimize_restarts(

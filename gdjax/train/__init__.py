@@ -17,8 +17,9 @@
 
 from gdjax.train._checkpoint import load_checkpoint, read_checkpoint_metadata, save_checkpoint
 from gdjax.train._early_stopping import EarlyStopping, EarlyStoppingState
-from gdjax.train._fit import FitResult, fit
-from gdjax.train._history import History
+from gdjax.train._fit import FitResult, enable_compilation_cache, fit
+from gdjax.train._history import History, HistoryBuffer
+from gdjax.train._loop import TrainState, learning_rate_from_state
 from gdjax.train._minimize import (
     CONVERGED,
     DIVERGED,
@@ -29,27 +30,26 @@ from gdjax.train._minimize import (
     status_name,
 )
 from gdjax.train._plotting import plot_history, plot_step_loss, plot_trajectory
-from gdjax.train._trainer import (
-    TrainConfig,
-    Trainer,
-    TrainState,
-    learning_rate_from_state,
-    make_trainer,
-)
+from gdjax.train._trainer import Trainer, make_trainer
+from gdjax.train._warnings import DivergenceWarning, StalledWarning, TrainingWarning
 
 __all__ = [
     "CONVERGED",
     "DIVERGED",
     "MAX_STEPS",
     "STATUS_NAMES",
+    "DivergenceWarning",
     "EarlyStopping",
     "EarlyStoppingState",
     "FitResult",
     "History",
+    "HistoryBuffer",
     "MinimizeResult",
-    "TrainConfig",
+    "StalledWarning",
     "TrainState",
     "Trainer",
+    "TrainingWarning",
+    "enable_compilation_cache",
     "fit",
     "learning_rate_from_state",
     "load_checkpoint",

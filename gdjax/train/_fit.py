@@ -1,10 +1,18 @@
-"""``fit``: the friendly front of the training core.
+"""``fit``: the friendly front of the training loop.
 
-:func:`fit` validates its inputs before anything is compiled, puts the data on
-the device, runs the pure training of :func:`gdjax.train.make_trainer` as one
-compiled program (in chunks of epochs when a progress bar, checkpoints or a
-callback ask for it: the chunks reuse one compiled program and give
-bit-identical results), and returns a :class:`FitResult`.
+:func:`fit` validates its inputs before anything is compiled, builds the
+:class:`~gdjax.train.Trainer`, runs its training as one compiled program (in
+chunks of epochs when a progress bar, checkpoints or a callback ask for it:
+the chunks give bit-identical results), and returns a :class:`FitResult`.
+
+Compiled once per structure: the program is cached on the trainer's
+structure (:meth:`Trainer.split`), the data shapes and the chunk length; the
+hyperparameter values (learning rate, betas, penalty weight, schedule
+parameters), the data, the initial parameters and the key are its runtime
+inputs. So a second ``fit`` with a new ``adam(3e-3)`` runs the program compiled
+for ``adam(1e-3)``. For the first call of each structure in a fresh process,
+JAX's persistent compilation cache (:func:`enable_compilation_cache`) keeps
+compiled programs on disk between processes.
 """
 
 from __future__ import annotations
@@ -17,26 +25,18 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 
-from gdjax._checks import check_finite_array, check_int
+from gdjax._checks import as_key, check_int, check_params
+from gdjax.data import check_data
+from gdjax.train import _fingerprint
 from gdjax.train._checkpoint import load_checkpoint, read_checkpoint_metadata, save_checkpoint
 from gdjax.train._early_stopping import EarlyStopping
 from gdjax.train._history import History
+from gdjax.train._loop import TrainState, init_state, run_epochs
 from gdjax.train._progress import ProgressBar
-from gdjax.train._trainer import (
-    Hyperparams,
-    Params,
-    Remainder,
-    TrainConfig,
-    TrainState,
-    build_transformation,
-    init_state,
-    make_config,
-    run_epochs,
-)
-from gdjax.train._tree import num_examples
+from gdjax.train._trainer import Hyperparams, Layout, Params, Remainder, Trainer, make_trainer
+from gdjax.train._warnings import warn_diverged, warn_stalled
 
 #: Number of chunks a run is cut into by default when it reports progress.
 DEFAULT_CHUNKS = 20
@@ -60,6 +60,9 @@ class FitResult(NamedTuple):
       stopped_early: True if early stopping ended the training.
       best_epoch: 0-based best epoch by the early-stopping monitor (None
         without early stopping, or if no epoch was finite).
+      stalled_epoch: first epoch in which every step's gradient was exactly
+        zero (None if none): the loss was flat there, e.g. saturated units or
+        probabilities clipped by :func:`gdjax.losses.binary_cross_entropy`.
       state: the raw final :class:`TrainState` (device arrays, full-length history).
     """
 
@@ -74,6 +77,7 @@ class FitResult(NamedTuple):
     diverged_epoch: int | None
     stopped_early: bool
     best_epoch: int | None
+    stalled_epoch: int | None
     state: TrainState
 
 
@@ -97,6 +101,7 @@ def fit(
     record_step_loss: bool = False,
     hyperparams: Hyperparams = None,
     loss_takes_key: bool | None = None,
+    layout: Layout = "auto",
     progress: bool = False,
     chunk_epochs: int | None = None,
     checkpoint: str | os.PathLike[str] | None = None,
@@ -115,11 +120,11 @@ def fit(
 
     Example (the course's heart disease network)::
 
-        model = gdjax.models.mlp([29, 16, 1])
-        loss = lambda p, b: gdjax.losses.binary_cross_entropy(model.apply(p, b[0]), b[1])
-        accuracy = lambda p, b: gdjax.metrics.accuracy(model.apply(p, b[0]), b[1])
-        result = gdjax.fit(loss, model.init(k1), (x_train, y_train), optimizer=optax.adam(1e-3),
-                           epochs=100, batch_size=32, key=k2, validation_data=(x_test, y_test),
+        net = gdjax.models.mlp([29, 16, 1])
+        loss = lambda p, b: gdjax.losses.sigmoid_binary_cross_entropy(net.logits(p, b[0]), b[1])
+        accuracy = lambda p, b: gdjax.metrics.accuracy(net.apply(p, b[0]), b[1])
+        result = gdjax.fit(loss, net.init(k1), (x_train, y_train), optimizer=gdjax.optim.adam(1e-3),
+                           epochs=100, batch_size=32, key=k2, validation_data=(x_val, y_val),
                            metrics={"accuracy": accuracy})
         result.history.val_metrics["accuracy"][-1]
 
@@ -148,31 +153,30 @@ def fit(
       record_step_loss: also record the objective of every step.
       hyperparams: pytree passed to a callable ``optimizer`` / ``penalty_weight``.
       loss_takes_key: override the detection of a ``key`` parameter of ``loss_fn``.
+      layout: ``"auto"`` or ``"tree"``, see :func:`make_trainer`.
       progress: show a tqdm progress bar (one update per chunk of epochs).
       chunk_epochs: epochs per compiled call; default all of them, or
         ``ceil(epochs / 20)`` with a progress bar, checkpoint or callback.
       checkpoint: file (``.npz``) to save the training state to after every
         chunk; with ``resume`` an existing one is continued, bit-identically
-        to an uninterrupted run.
+        to an uninterrupted run, provided it was written by the same training
+        (the same loss and metric code, optimizer and hyperparameters, data,
+        initial parameters, key and options): anything else is refused.
       resume: continue from ``checkpoint`` if the file exists.
       callback: called with the :class:`FitResult` so far after every chunk
         (it may raise to interrupt the training; the checkpoint is kept).
 
     Returns:
-      A :class:`FitResult`.
-
-    The compiled program is cached per configuration: calling ``fit`` again
-    with the same ``loss_fn``, ``optimizer`` and metric objects and the same
-    options and data shapes reuses it (new data values, initial parameters
-    and keys do not recompile); a fresh ``lambda`` or optimizer object is a
-    new configuration.
+      A :class:`FitResult`. A divergence is also reported as a
+      :class:`~gdjax.train.DivergenceWarning`, and epochs whose gradient was
+      exactly zero throughout as a :class:`~gdjax.train.StalledWarning`.
 
     Raises:
-      ValueError: before compiling, for inconsistent or non-finite data,
-        a bad batch size or epoch count, a loss or metric that does not return
-        a scalar, or a checkpoint written by a different training.
+      ValueError: before compiling, for inconsistent, empty or non-finite data,
+        a bad batch size or epoch count, a loss, penalty or metric that does
+        not return a scalar, or a checkpoint written by a different training.
     """
-    config = make_config(
+    trainer = make_trainer(
         loss_fn,
         optimizer,
         epochs=epochs,
@@ -186,6 +190,7 @@ def fit(
         learning_rate=learning_rate,
         record_step_loss=record_step_loss,
         loss_takes_key=loss_takes_key,
+        layout=layout,
     )
     for name, flag in (("progress", progress), ("resume", resume)):
         if not isinstance(flag, bool):
@@ -194,155 +199,132 @@ def fit(
         raise ValueError(f"callback must be callable or None; got {callback!r}.")
     if chunk_epochs is None:
         reporting = progress or checkpoint is not None or callback is not None
-        chunk_epochs = math.ceil(config.epochs / DEFAULT_CHUNKS) if reporting else config.epochs
-    chunk_epochs = check_int("chunk_epochs", chunk_epochs, minimum=1)
-    key = _as_key(key)
-    n = _check_data("train_data", train_data)
+        chunk_epochs = math.ceil(trainer.epochs / DEFAULT_CHUNKS) if reporting else trainer.epochs
+    chunk_epochs = min(check_int("chunk_epochs", chunk_epochs, minimum=1), trainer.epochs)
+    key = as_key("key", key)
+    n = check_data("train_data", train_data)
     if batch_size is not None and batch_size > n:
         raise ValueError(
             f"batch_size must be <= the number of training examples ({n}); got {batch_size}. "
             "Use batch_size=None for full-batch gradient descent."
         )
-    n_val = None
     if validation_data is not None:
-        n_val = _check_data("validation_data", validation_data)
+        check_data("validation_data", validation_data)
         if jax.tree.structure(validation_data) != jax.tree.structure(train_data):
             raise ValueError(
                 "validation_data must have the pytree structure of train_data; got "
                 f"{jax.tree.structure(validation_data)} and {jax.tree.structure(train_data)}."
             )
-    elif early_stopping is not None and early_stopping.monitor.startswith("val_"):
-        raise ValueError(f"early_stopping.monitor={early_stopping.monitor!r} needs validation_data; got None.")
-    _check_params(params)
-    build_transformation(optimizer, hyperparams)  # a bad factory fails here, not mid-trace
+    elif trainer.early_stopping is not None and trainer.early_stopping.monitor.startswith("val_"):
+        raise ValueError(f"early_stopping.monitor={trainer.early_stopping.monitor!r} needs validation_data; got None.")
+    check_params("params", params)
 
-    train_data = jax.tree.map(jnp.asarray, train_data)
-    if validation_data is not None:
-        validation_data = jax.tree.map(jnp.asarray, validation_data)
-    params = jax.tree.map(jnp.asarray, params)
+    values, structure = trainer.split()
+    start, proceed = _programs(structure)
+    steps_per_epoch = trainer.steps_per_epoch(n)
 
-    init_fn, run_fn = _compiled(config)
-    # Tracing the initial state checks the loss and metrics return scalars,
-    # before any compilation (and is cached with the jitted function).
-    like = jax.eval_shape(init_fn, params, key, train_data, validation_data, hyperparams)
-    steps_per_epoch = _steps_per_epoch(config, n)
-
-    fingerprint = _fingerprint(config, key, n, n_val, like)
     state = None
     if checkpoint is not None:
         checkpoint = Path(checkpoint)
+        fingerprint = _fingerprint.of_training(trainer, values, params, key, train_data, validation_data, hyperparams)
         if resume and checkpoint.exists():
+            like = jax.eval_shape(
+                functools.partial(init_state, trainer), params, key, train_data, validation_data, hyperparams
+            )
             state = _resume(checkpoint, like, fingerprint)
-    if state is None:
-        state = init_fn(params, key, train_data, validation_data, hyperparams)
 
-    with ProgressBar(progress, config.epochs, initial=int(state.epoch)) as bar:
-        while not _finished(config, state):
-            until = np.int32(min(int(state.epoch) + chunk_epochs, config.epochs))
-            state = run_fn(state, train_data, validation_data, hyperparams, until)
+    with ProgressBar(progress, trainer.epochs, initial=0 if state is None else int(state.epoch)) as bar:
+        done = _progress_of(state)
+        while not done.finished(trainer.epochs):
+            until = np.int32(min(done.epoch + chunk_epochs, trainer.epochs))
+            if state is None:
+                state = start(values, params, key, train_data, validation_data, hyperparams, until)
+            else:
+                state = proceed(values, state, train_data, validation_data, hyperparams, until)
+            done = _progress_of(state)
             if checkpoint is not None:
                 save_checkpoint(checkpoint, state, metadata=fingerprint)
-            result = _result(state, steps_per_epoch)
-            bar.update(result.epochs, _latest(result.history))
-            if callback is not None:
-                callback(result)
-        result = _result(state, steps_per_epoch)
+            if progress or callback is not None:
+                result = _result(trainer, state, steps_per_epoch, done)
+                bar.update(result.epochs, _latest(result.history))
+                if callback is not None:
+                    callback(result)
+        result = _result(trainer, state, steps_per_epoch, done)
         if result.stopped_early:
             bar.note(f"stopped early, best epoch {result.best_epoch}")
         elif result.diverged:
             bar.note(f"diverged at step {result.diverged_step}")
+    if result.diverged:
+        warn_diverged(result.diverged_step, result.diverged_epoch, stacklevel=2)
+    if result.stalled_epoch is not None:
+        warn_stalled(result.stalled_epoch, stacklevel=2)
     return result
 
 
 # ---------------------------------------------------------------------------
 
 
-@functools.lru_cache(maxsize=32)
-def _compiled_cached(config: TrainConfig) -> tuple[Callable[..., Any], Callable[..., Any]]:
-    return _jit(config)
+@functools.lru_cache(maxsize=64)
+def _programs(structure: Trainer) -> tuple[Callable[..., TrainState], Callable[..., TrainState]]:
+    """The compiled programs of a trainer's structure: start a training (init and run), and proceed with one.
 
-
-def _jit(config: TrainConfig) -> tuple[Callable[..., Any], Callable[..., Any]]:
-    return jax.jit(functools.partial(init_state, config)), jax.jit(functools.partial(run_epochs, config))
-
-
-def _compiled(config: TrainConfig) -> tuple[Callable[..., Any], Callable[..., Any]]:
-    """The jitted init and run of a configuration, shared by every fit with an equal one.
-
-    Calling ``fit`` again with the same loss, optimizer and options reuses the
-    compiled program; configurations holding unhashable values get fresh jits.
+    Both run every epoch slot and skip those already run or past ``until``, so
+    one program serves any chunk length (a skipped slot costs a branch).
     """
-    try:
-        return _compiled_cached(config)
-    except TypeError:
-        return _jit(config)
+
+    def start(values, params, key, train_data, val_data, hyperparams, until):
+        trainer = Trainer.merge(structure, values)
+        state = init_state(trainer, params, key, train_data, val_data, hyperparams)
+        return run_epochs(trainer, state, train_data, val_data, hyperparams, until=until)
+
+    def proceed(values, state, train_data, val_data, hyperparams, until):
+        trainer = Trainer.merge(structure, values)
+        return run_epochs(trainer, state, train_data, val_data, hyperparams, until=until)
+
+    return jax.jit(start), jax.jit(proceed, donate_argnums=(1,))
 
 
-def _as_key(key: Any) -> jax.Array:
-    if isinstance(key, (int, np.integer)) and not isinstance(key, bool):
-        return jax.random.key(int(key))
-    dtype = getattr(key, "dtype", None)
-    if dtype is not None and jax.dtypes.issubdtype(dtype, jax.dtypes.prng_key):
-        if np.shape(key) != ():
-            raise ValueError(f"key must be a single PRNG key; got a key array of shape {np.shape(key)}.")
-        return key
-    if dtype is not None and np.dtype(dtype) == np.uint32 and np.shape(key) == (2,):
-        return jnp.asarray(key)
-    raise ValueError(
-        f"key must be a PRNG key (jax.random.key(seed)), a raw uint32[2] key or an integer seed; got {key!r}."
+class _Progress(NamedTuple):
+    """The few numbers of a state the host needs between chunks, fetched in one transfer."""
+
+    epoch: int
+    step: int
+    diverged: bool
+    diverged_step: int
+    stopped: bool
+    stalled_epoch: int
+    best_epoch: int
+
+    def finished(self, epochs: int) -> bool:
+        return self.epoch >= epochs or self.stopped or self.diverged
+
+
+def _progress_of(state: TrainState | None) -> _Progress:
+    if state is None:
+        return _Progress(0, 0, False, -1, False, -1, -1)
+    best = -1 if state.early_stopping is None else state.early_stopping.best_epoch
+    numbers = jax.device_get(
+        (state.epoch, state.step, state.diverged, state.diverged_step, state.stopped, state.stalled_epoch, best)
     )
+    epoch, step, diverged, diverged_step, stopped, stalled, best = (np.asarray(x).item() for x in numbers)
+    return _Progress(int(epoch), int(step), bool(diverged), int(diverged_step), bool(stopped), int(stalled), int(best))
 
 
-def _check_data(name: str, data: Any) -> int:
-    n = num_examples(name, data)
-    for path, leaf in jax.tree_util.tree_leaves_with_path(data):
-        check_finite_array(f"{name}{jax.tree_util.keystr(path)}", leaf)
-    return n
-
-
-def _check_params(params: Any) -> None:
-    leaves = jax.tree_util.tree_leaves_with_path(params)
-    if not leaves:
-        raise ValueError("params must be a pytree with at least one array; got none.")
-    for path, leaf in leaves:
-        if not jnp.issubdtype(jnp.result_type(leaf), jnp.inexact):
-            raise ValueError(
-                f"params{jax.tree_util.keystr(path)} must be floating point to be trained; "
-                f"got dtype {jnp.result_type(leaf)}."
-            )
-        check_finite_array(f"params{jax.tree_util.keystr(path)}", leaf)
-
-
-def _steps_per_epoch(config: TrainConfig, n: int) -> int:
-    if config.batch_size is None or config.batch_size >= n:
-        return 1
-    b = config.batch_size
-    return n // b if config.remainder == "drop" else -(-n // b)
-
-
-def _finished(config: TrainConfig, state: TrainState) -> bool:
-    return bool(int(state.epoch) >= config.epochs or bool(state.stopped) or bool(state.diverged))
-
-
-def _result(state: TrainState, steps_per_epoch: int) -> FitResult:
-    epochs, steps = int(state.epoch), int(state.step)
-    diverged = bool(state.diverged)
-    diverged_step = int(state.diverged_step) if diverged else None
-    best_epoch = None
-    if state.early_stopping is not None and int(state.early_stopping.best_epoch) >= 0:
-        best_epoch = int(state.early_stopping.best_epoch)
+def _result(trainer: Trainer, state: TrainState, steps_per_epoch: int, done: _Progress) -> FitResult:
+    diverged_step = done.diverged_step if done.diverged else None
     return FitResult(
         params=state.params,
         opt_state=state.opt_state,
-        history=state.history.trim(epochs, epochs * steps_per_epoch),
-        epochs=epochs,
-        steps=steps,
+        history=state.history.to_history(done.epoch, done.epoch * steps_per_epoch),
+        epochs=done.epoch,
+        steps=done.step,
         steps_per_epoch=steps_per_epoch,
-        diverged=diverged,
+        diverged=done.diverged,
         diverged_step=diverged_step,
         diverged_epoch=None if diverged_step is None else diverged_step // steps_per_epoch,
-        stopped_early=bool(state.stopped),
-        best_epoch=best_epoch,
+        stopped_early=done.stopped,
+        best_epoch=None if done.best_epoch < 0 else done.best_epoch,
+        stalled_epoch=None if done.stalled_epoch < 0 else done.stalled_epoch,
         state=state,
     )
 
@@ -353,41 +335,35 @@ def _latest(history: History) -> dict[str, Any]:
     return {name: values[-1] for name, values in history.as_dict().items() if name != "learning_rate"}
 
 
-def _fingerprint(config: TrainConfig, key: jax.Array, n: int, n_val: int | None, like: TrainState) -> dict[str, Any]:
-    """What a checkpoint must match to be resumed by this call (JSON-serialisable)."""
-    if jax.dtypes.issubdtype(key.dtype, jax.dtypes.prng_key):
-        key_data = jax.random.key_data(key)
-    else:
-        key_data = key
-    stopping = config.early_stopping
-    return {
-        "loss_fn": getattr(config.loss_fn, "__qualname__", type(config.loss_fn).__qualname__),
-        "epochs": config.epochs,
-        "batch_size": config.batch_size,
-        "remainder": config.remainder,
-        "shuffle": config.shuffle,
-        "metrics": [name for name, _ in config.metrics],
-        "early_stopping": None
-        if stopping is None
-        else {**stopping._asdict(), "patience": int(stopping.patience), "min_delta": float(stopping.min_delta)},
-        "record_step_loss": config.record_step_loss,
-        "num_examples": n,
-        "num_validation_examples": n_val,
-        "key": np.asarray(key_data).tolist(),
-        "state_structure": str(jax.tree.structure(like)),
-    }
-
-
 def _resume(path: Path, like: TrainState, fingerprint: dict[str, Any]) -> TrainState:
     stored = read_checkpoint_metadata(path)
-    if not isinstance(stored, dict):
-        raise ValueError(f"checkpoint {os.fspath(path)!r} was not written by gdjax.fit.")
-    different = sorted(k for k in fingerprint.keys() | stored.keys() if stored.get(k) != fingerprint.get(k))
-    if different:
-        shown = "; ".join(f"{k}: file has {stored.get(k)!r}, this run {fingerprint.get(k)!r}" for k in different)
+    if not isinstance(stored, dict) or "training" not in stored:
         raise ValueError(
-            f"checkpoint {os.fspath(path)!r} was written by a different training ({shown}). "
-            "Delete it or pass resume=False to start afresh."
+            f"checkpoint {os.fspath(path)!r} was not written by gdjax.fit; delete it or pass resume=False."
+        )
+    different = _fingerprint.differences(stored, fingerprint)
+    if different:
+        raise ValueError(
+            f"checkpoint {os.fspath(path)!r} was written by a different training: {'; '.join(different)}. "
+            "Pass resume=False (or another checkpoint path) to start afresh."
         )
     state, _ = load_checkpoint(path, like)
-    return state
+    return jax.tree.map(lambda leaf: leaf, state)
+
+
+def enable_compilation_cache(directory: str | os.PathLike[str] | None = None) -> Path:
+    """Turns on JAX's persistent compilation cache, so compiled programs survive the process.
+
+    A second process (a CLI run, a notebook restart) then loads the programs
+    of structures it has compiled before instead of compiling them again.
+    The default folder is ``$GDJAX_CACHE`` or ``~/.cache/gdjax/jax``.
+
+    Returns:
+      The cache folder.
+    """
+    folder = Path(directory or os.environ.get("GDJAX_CACHE") or Path.home() / ".cache" / "gdjax" / "jax")
+    folder.mkdir(parents=True, exist_ok=True)
+    jax.config.update("jax_compilation_cache_dir", os.fspath(folder))
+    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
+    jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
+    return folder

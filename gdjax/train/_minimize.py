@@ -31,8 +31,9 @@ import jax.numpy as jnp
 import numpy as np
 
 from gdjax._checks import check_finite_array, check_int, check_nonnegative, check_positive
-from gdjax.train._trainer import build_transformation, is_transformation
-from gdjax.train._tree import all_finite, apply_updates, global_norm, select
+from gdjax.optim import apply_updates, global_norm
+from gdjax.train._trainer import is_transformation
+from gdjax.train._tree import all_finite, select
 
 CONVERGED = 0
 MAX_STEPS = 1
@@ -169,7 +170,7 @@ def _minimize(
     fun, optimizer, max_steps, x0, tol, xtol, ftol, max_norm, hyperparams, record: bool = True
 ) -> MinimizeResult:
     """The compiled minimisation; ``record=False`` keeps no trajectory (``trajectory``/``values`` None)."""
-    transformation = build_transformation(optimizer, hyperparams)
+    transformation = optimizer if is_transformation(optimizer) else optimizer(hyperparams)
 
     shape = jax.eval_shape(fun, x0).shape
     if shape != ():

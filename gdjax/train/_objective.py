@@ -72,6 +72,14 @@ def masked_data_loss(
     return masked_mean(per_example, mask)
 
 
+def check_scalar_output(name: str, value: Any) -> jax.Array:
+    """A user function's result as an array, refused (at trace time, before any gradient) unless a scalar."""
+    value = jnp.asarray(value)
+    if value.shape != ():
+        raise ValueError(f"{name} must return a scalar; got an array of shape {value.shape}.")
+    return value
+
+
 def penalty_term(
     penalty: Callable[[Any], Any] | None,
     penalty_weight: float | Callable[[Any], Any],
@@ -83,4 +91,5 @@ def penalty_term(
     if penalty is None:
         return jnp.zeros((), dtype)
     weight = penalty_weight(hyperparams) if callable(penalty_weight) else penalty_weight
-    return (jnp.asarray(weight) * penalty(params)).astype(dtype)
+    weight = check_scalar_output("penalty_weight", weight)
+    return (weight * check_scalar_output("penalty", penalty(params))).astype(dtype)

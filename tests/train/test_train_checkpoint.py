@@ -68,8 +68,10 @@ def test_resuming_an_interrupted_run_is_bit_identical(tmp_path):
     assert int(saved.epoch) == 4  # saved at the chunk boundary before the callback ran
     assert np.isnan(saved.history.train_loss[4:]).all()
 
-    # The resumed run starts from the file: pass different initial params to prove it.
-    resumed = fit(loss, jax.tree.map(lambda a: a + 5, P0), (X, Y), checkpoint=path, **OPTIONS)
+    # The resumed run starts from the file: its first chunk ends at epoch 6, not 2.
+    reported = []
+    resumed = fit(loss, P0, (X, Y), checkpoint=path, callback=lambda r: reported.append(r.epochs), **OPTIONS)
+    assert reported == [6, 8, 9]
     assert_same(resumed.state, uninterrupted.state)
     assert resumed.epochs == 9
     # A finished checkpoint resumes to the same result without training.

@@ -1,0 +1,485 @@
+"""The training loop: a whole training as one pure, jittable, vmappable function.
+
+:func:`init_state` and :func:`run_epochs` are the functions behind
+:meth:`Trainer.init <gdjax.train.Trainer.init>` and
+:meth:`Trainer.run <gdjax.train.Trainer.run>`. Everything of a training happens
+inside them: shuffling, every step of every epoch, evaluation, early stopping
+with restoring of the best parameters, and divergence detection. They branch
+on no traced value, so they can be ``jit``-ed and ``vmap``-ed.
+
+The layout of the program, chosen for speed:
+
+- **Epoch slots.** A call runs ``count`` epoch slots ``first, first + 1, ...``
+  (static ``count``, ``first`` an unbatched counter): a slot runs its epoch
+  when it is the training's next one (``state.epoch``), before ``until``, and
+  the training has neither stopped nor diverged; otherwise it is skipped (a
+  ``lax.cond``; under ``vmap`` a select). The slot counter never depends on a
+  training's own state, so under ``vmap`` every training sees the same epoch
+  index, the same data order (when they share a key) and the very same
+  mini-batch: the first layer of every training is one large matrix product.
+- **Orders drawn up front.** The permutations of all the call's epochs are
+  drawn before the loop, in one batched operation, not one per epoch inside
+  it (when they fit in 2**24 indices; otherwise each epoch draws its own).
+- **One fused guard per step.** A step whose objective is not finite, or
+  whose update would make a parameter non-finite, is not applied: the
+  parameters and optimizer state are frozen from then on, ``diverged`` is set
+  with the 0-based index of that step, and no later epoch runs.
+- **Flat optimizer layout.** An elementwise optimizer runs on the parameters
+  as one vector (:mod:`gdjax.train._layout`); states are converted at the
+  edges of the call, so what goes in and comes out is in the tree's layout.
+
+Randomness: epoch ``e`` splits ``fold_in(key, e)`` into a shuffling key (the
+permutation of :func:`gdjax.data.epoch_batches`) and a key split once more
+into one key per step for a loss that takes one (dropout). Because the key of
+epoch ``e`` depends only on ``(key, e)`` and the state carries everything
+else, running epochs ``[0, a)`` then ``[a, b)`` executes exactly the same
+operations as running ``[0, b)`` at once: chunked runs (for progress bars and
+checkpoints) are bit-identical to a single run.
+
+Counting follows the course: an *iteration* (step) is one parameter update on
+one mini-batch; an *epoch* is one pass over the training set, i.e.
+``num_batches(n, batch_size, remainder)`` iterations.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+from collections.abc import Mapping
+from typing import Any, NamedTuple
+
+import jax
+import jax.numpy as jnp
+
+from gdjax import optim
+from gdjax.data import epoch_batches, num_batches, num_examples, take
+from gdjax.train._early_stopping import EarlyStoppingState, init_early_stopping, update_early_stopping
+from gdjax.train._history import EpochRecord, HistoryBuffer
+from gdjax.train._layout import FlatLayout, flat_layout, state_to_flat, state_to_tree
+from gdjax.train._objective import check_scalar_output
+from gdjax.train._tree import all_finite, select
+
+#: Most indices drawn up front for a call's epochs; beyond, each epoch draws its own order.
+PREDRAWN_INDICES = 2**24
+
+
+class TrainState(NamedTuple):
+    """Everything a training carries from one epoch to the next (a pytree).
+
+    Attributes:
+      params: current parameters (the best epoch's once training has ended,
+        with early stopping and ``restore_best``).
+      opt_state: state of the gradient transformation.
+      key: the training's PRNG key; epoch ``e`` uses ``fold_in(key, e)``.
+      epoch: number of epochs completed (int32).
+      step: number of parameter updates applied (int32).
+      diverged: a step had a non-finite objective or update.
+      diverged_step: 0-based index of that step, ``-1`` if none.
+      stopped: early stopping ended the training.
+      stalled_epoch: first epoch in which every step's gradient was exactly
+        zero (a flat loss: saturated units, clipped probabilities), ``-1`` if none.
+      early_stopping: best value/epoch/params so far (None without early stopping).
+      history: per-epoch record, with room for every epoch (NaN where not run).
+    """
+
+    params: Any
+    opt_state: Any
+    key: jax.Array
+    epoch: jax.Array
+    step: jax.Array
+    diverged: jax.Array
+    diverged_step: jax.Array
+    stopped: jax.Array
+    stalled_epoch: jax.Array
+    early_stopping: EarlyStoppingState | None
+    history: HistoryBuffer
+
+
+class EpochShape(NamedTuple):
+    """The static shape of an epoch, worked out from the data at trace time."""
+
+    num_examples: int
+    batch_size: int
+    steps: int  # iterations per epoch
+    full_batch: bool  # one step on the whole set, no gather
+    padded: bool  # a padded last batch: per-example masked mean
+
+
+def epoch_shape(trainer: Any, train_data: Any) -> EpochShape:
+    n = num_examples("train_data", train_data)
+    if trainer.batch_size is None or trainer.batch_size == n:
+        return EpochShape(n, n, 1, True, False)
+    if trainer.batch_size > n:
+        raise ValueError(
+            f"batch_size must be <= the number of training examples ({n}); got {trainer.batch_size}. "
+            "Use batch_size=None for full-batch gradient descent."
+        )
+    b = trainer.batch_size
+    steps = num_batches(n, b, trainer.remainder)
+    return EpochShape(n, b, steps, False, trainer.remainder == "pad" and n % b != 0)
+
+
+def check_validation(trainer: Any, train_data: Any, val_data: Any) -> None:
+    if val_data is None:
+        if trainer.early_stopping is not None and trainer.early_stopping.monitor.startswith("val_"):
+            raise ValueError(
+                f"early_stopping.monitor={trainer.early_stopping.monitor!r} needs validation data; got None."
+            )
+        return
+    num_examples("val_data", val_data)
+    if jax.tree.structure(val_data) != jax.tree.structure(train_data):
+        raise ValueError(
+            "val_data must have the pytree structure of train_data; got "
+            f"{jax.tree.structure(val_data)} and {jax.tree.structure(train_data)}."
+        )
+
+
+def _float_dtype(dtype: Any, fallback: Any) -> Any:
+    return dtype if jnp.issubdtype(dtype, jnp.floating) else fallback
+
+
+def learning_rate_from_state(opt_state: Any) -> jax.Array | None:
+    """The learning rate recorded in an optimizer state, or None if it holds none (or several).
+
+    Reads, in order of preference:
+
+    - gdjax optimizers (any built on :func:`gdjax.optim.scale_by_learning_rate`):
+      the rate the next update applies (:func:`gdjax.optim.current_learning_rate`);
+    - ``optax.inject_hyperparams`` states: ``hyperparams["learning_rate"]``,
+      the rate of the latest update (of the first one before any update).
+    """
+    is_gdjax = lambda node: isinstance(node, optim.ScaleByLearningRateState)
+    found = [node for node in jax.tree.leaves(opt_state, is_leaf=is_gdjax) if is_gdjax(node)]
+    if len(found) == 1:
+        return jnp.asarray(optim.current_learning_rate(opt_state))
+    if found:
+        return None  # several parameter groups with their own rates: no single rate in force
+
+    def is_injected(node: Any) -> bool:
+        hyper = getattr(node, "hyperparams", None)
+        return isinstance(hyper, Mapping) and "learning_rate" in hyper
+
+    injected = [node for node in jax.tree.leaves(opt_state, is_leaf=is_injected) if is_injected(node)]
+    if len(injected) == 1:
+        return jnp.asarray(injected[0].hyperparams["learning_rate"])
+    return None
+
+
+def _learning_rate(trainer: Any, opt_state: Any, steps_done: jax.Array) -> jax.Array | None:
+    """The rate of the next step, after ``steps_done`` updates leading to ``opt_state``."""
+    rate = trainer.learning_rate
+    if rate is None:
+        return learning_rate_from_state(opt_state)
+    if callable(rate):
+        return jnp.asarray(rate(steps_done))
+    return jnp.asarray(rate)
+
+
+# ---------------------------------------------------------------------------
+# init
+
+
+def init_state(
+    trainer: Any, params: Any, key: jax.Array, train_data: Any, val_data: Any = None, hyperparams: Any = None
+) -> TrainState:
+    """The state before the first epoch (see :meth:`gdjax.train.Trainer.init`)."""
+    check_validation(trainer, train_data, val_data)
+    shape = epoch_shape(trainer, train_data)
+    params = jax.tree.map(jnp.asarray, params)
+    transformation = trainer.transformation(hyperparams)
+    opt_state = transformation.init(params)
+
+    sample = jax.tree.map(lambda a: jax.ShapeDtypeStruct((shape.batch_size,) + a.shape[1:], a.dtype), train_data)
+    loss_dtype = jax.eval_shape(lambda p, b: trainer.objective(p, b, None, hyperparams), params, sample).dtype
+    metric_dtypes = {
+        name: _float_dtype(jax.eval_shape(functools.partial(_metric, name, fn), params, train_data).dtype, loss_dtype)
+        for name, fn in trainer.metrics
+    }
+    rate = jax.eval_shape(lambda s: _learning_rate(trainer, s, jnp.zeros((), jnp.int32)), opt_state)
+    history = HistoryBuffer.empty(
+        trainer.epochs,
+        shape.steps,
+        loss_dtype=loss_dtype,
+        has_validation=val_data is not None,
+        metric_dtypes=metric_dtypes,
+        lr_dtype=None if rate is None else _float_dtype(rate.dtype, loss_dtype),
+        record_step_loss=trainer.record_step_loss,
+    )
+    stopping = None
+    if trainer.early_stopping is not None:
+        stopping = init_early_stopping(trainer.early_stopping, params, loss_dtype)
+    return TrainState(
+        params=params,
+        opt_state=opt_state,
+        key=key,
+        epoch=jnp.zeros((), jnp.int32),
+        step=jnp.zeros((), jnp.int32),
+        diverged=jnp.zeros((), bool),
+        diverged_step=jnp.full((), -1, jnp.int32),
+        stopped=jnp.zeros((), bool),
+        stalled_epoch=jnp.full((), -1, jnp.int32),
+        early_stopping=stopping,
+        history=history,
+    )
+
+
+def _metric(name: str, fn: Any, params: Any, data: Any) -> jax.Array:
+    return check_scalar_output(f"metric {name!r}", fn(params, data))
+
+
+# ---------------------------------------------------------------------------
+# run
+
+
+class _Carry(NamedTuple):
+    """The loop's state between epochs (the key stays outside: it is never selected, so never batched)."""
+
+    params: Any
+    opt_state: Any
+    epoch: jax.Array
+    step: jax.Array
+    diverged: jax.Array
+    diverged_step: jax.Array
+    stopped: jax.Array
+    stalled_epoch: jax.Array
+    early_stopping: EarlyStoppingState | None
+    history: HistoryBuffer
+
+
+class _Orders(NamedTuple):
+    """The randomness of the epochs of a call (or of one epoch)."""
+
+    indices: jax.Array | None  # [steps, batch] example indices, None for full batches
+    masks: jax.Array | None  # [steps, batch] real examples of a padded batch
+    step_keys: jax.Array | None  # [steps] keys for a loss that takes one
+
+
+def _draw_orders(trainer: Any, shape: EpochShape, key: jax.Array, epoch: jax.Array) -> _Orders:
+    """Epoch ``epoch``'s batches and step keys, from ``fold_in(key, epoch)``."""
+    shuffle_key, step_key = jax.random.split(jax.random.fold_in(key, epoch))
+    indices = masks = None
+    if not shape.full_batch:
+        batches = epoch_batches(
+            shuffle_key, shape.num_examples, shape.batch_size, remainder=trainer.remainder, shuffle=trainer.shuffle
+        )
+        indices = batches.indices
+        masks = batches.mask if shape.padded else None
+    step_keys = jax.random.split(step_key, shape.steps) if trainer.loss_takes_key else None
+    return _Orders(indices, masks, step_keys)
+
+
+def run_epochs(
+    trainer: Any,
+    state: TrainState,
+    train_data: Any,
+    val_data: Any = None,
+    hyperparams: Any = None,
+    *,
+    until: int | jax.Array | None = None,
+    first: int | jax.Array = 0,
+    count: int | None = None,
+) -> TrainState:
+    """Runs the epoch slots ``first .. first + count - 1`` (default: every epoch) up to ``until``.
+
+    See the module docs: a slot runs its epoch only when it is the training's
+    next one, so calling with the slots of a chunk (``first = state.epoch``,
+    ``count`` epochs) and with all slots give the same training.
+    """
+    check_validation(trainer, train_data, val_data)
+    shape = epoch_shape(trainer, train_data)
+    transformation = trainer.transformation(hyperparams)
+    count = trainer.epochs if count is None else count
+    end = jnp.asarray(trainer.epochs if until is None else until, jnp.int32)
+    end = jnp.minimum(end, trainer.epochs)
+    first = jnp.asarray(first, jnp.int32)
+
+    layout = None
+    if trainer.layout == "auto":
+        layout = flat_layout(state.params, transformation, optim.is_elementwise)
+    tree_params = state.params
+    carry = _Carry(
+        params=state.params if layout is None else layout.ravel(state.params),
+        opt_state=state.opt_state if layout is None else state_to_flat(layout, transformation, state.opt_state),
+        epoch=state.epoch,
+        step=state.step,
+        diverged=state.diverged,
+        diverged_step=state.diverged_step,
+        stopped=state.stopped,
+        stalled_epoch=state.stalled_epoch,
+        early_stopping=_stopping_in(layout, state.early_stopping),
+        history=state.history,
+    )
+
+    epochs = first + jnp.arange(count, dtype=jnp.int32)  # past the configuration's epochs: skipped
+    predraw = count * shape.steps * shape.batch_size <= PREDRAWN_INDICES
+    orders = jax.vmap(lambda e: _draw_orders(trainer, shape, state.key, e))(epochs) if predraw else None
+    run_epoch = functools.partial(
+        _epoch, trainer, shape, transformation, layout, tree_params, train_data, val_data, hyperparams
+    )
+
+    def slot(carry: _Carry, xs: Any) -> tuple[_Carry, None]:
+        epoch, drawn = xs
+        if drawn is None:
+            drawn = _draw_orders(trainer, shape, state.key, epoch)
+        active = (carry.epoch == epoch) & (epoch < end) & ~carry.diverged & ~carry.stopped
+        carry = jax.lax.cond(active, lambda c: run_epoch(c, epoch, drawn), lambda c: c, carry)
+        return carry, None
+
+    carry = jax.lax.scan(slot, carry, (epochs, orders))[0]
+
+    params = carry.params if layout is None else layout.unravel(carry.params)
+    opt_state = carry.opt_state
+    if layout is not None:
+        opt_state = state_to_tree(layout, transformation, carry.opt_state, tree_params)
+    return TrainState(
+        params=params,
+        opt_state=opt_state,
+        key=state.key,
+        epoch=carry.epoch,
+        step=carry.step,
+        diverged=carry.diverged,
+        diverged_step=carry.diverged_step,
+        stopped=carry.stopped,
+        stalled_epoch=carry.stalled_epoch,
+        early_stopping=_stopping_out(layout, carry.early_stopping),
+        history=carry.history,
+    )
+
+
+def _stopping_in(layout: FlatLayout | None, stopping: EarlyStoppingState | None) -> EarlyStoppingState | None:
+    if layout is None or stopping is None or stopping.best_params is None:
+        return stopping
+    return stopping._replace(best_params=layout.ravel(stopping.best_params))
+
+
+def _stopping_out(layout: FlatLayout | None, stopping: EarlyStoppingState | None) -> EarlyStoppingState | None:
+    if layout is None or stopping is None or stopping.best_params is None:
+        return stopping
+    return stopping._replace(best_params=layout.unravel(stopping.best_params))
+
+
+def _epoch(
+    trainer: Any,
+    shape: EpochShape,
+    transformation: Any,
+    layout: FlatLayout | None,
+    tree_like: Any,
+    train_data: Any,
+    val_data: Any,
+    hyperparams: Any,
+    carry: _Carry,
+    epoch: jax.Array,
+    orders: _Orders,
+) -> _Carry:
+    """One epoch: scan the steps, evaluate, record, early-stop; pure."""
+    as_tree = (lambda p: p) if layout is None else layout.unravel
+    learning_rate = _learning_rate(trainer, carry.opt_state, carry.step)
+    extra_args = _takes_extra_args(transformation)
+
+    def step(inner, xs):
+        params, opt_state, count, diverged, diverged_step, all_zero = inner
+        index, mask, key = xs
+        batch = train_data if index is None else take(train_data, index)
+
+        def objective(p):
+            return trainer.objective(as_tree(p), batch, key, hyperparams, mask)
+
+        loss, grads = jax.value_and_grad(objective)(params)
+        if extra_args:
+            updates, new_opt_state = transformation.update(
+                grads, opt_state, params, value=loss, grad=grads, value_fn=objective
+            )
+        else:
+            updates, new_opt_state = transformation.update(grads, opt_state, params)
+        new_params = optim.apply_updates(params, updates)
+        # A non-finite gradient shows up in the updated parameters, so checking
+        # the loss and the new parameters catches every divergence.
+        finite = jnp.isfinite(loss) & all_finite(new_params)
+        running = ~diverged
+        accept = finite & running
+        params = select(accept, new_params, params)
+        opt_state = select(accept, new_opt_state, opt_state)
+        diverged_step = jnp.where(running & ~finite, count, diverged_step)
+        zero = _all_zero(grads)
+        inner = (
+            params,
+            opt_state,
+            count + accept.astype(count.dtype),
+            diverged | ~finite,
+            diverged_step,
+            all_zero & zero,
+        )
+        return inner, (jnp.where(running, loss, jnp.nan), running)
+
+    inner = (carry.params, carry.opt_state, carry.step, carry.diverged, carry.diverged_step, jnp.ones((), bool))
+    xs = (orders.indices, orders.masks, orders.step_keys)
+    inner, (losses, ran) = jax.lax.scan(step, inner, xs, length=shape.steps)
+    params, opt_state, count, diverged, diverged_step, all_zero = inner
+
+    # Keras' epoch loss: the mean of the batch losses seen, weighted by real examples.
+    if orders.masks is None:
+        sizes = jnp.full((shape.steps,), shape.batch_size, losses.dtype)
+    else:
+        sizes = jnp.sum(orders.masks, axis=1).astype(losses.dtype)
+    sizes = jnp.where(ran, sizes, 0)
+    train_loss = jnp.sum(jnp.where(ran, losses * sizes, 0)) / jnp.maximum(jnp.sum(sizes), 1)
+
+    tree = as_tree(params)
+    metrics = {name: _metric(name, fn, tree, train_data) for name, fn in trainer.metrics}
+    val_loss = None
+    val_metrics = {}
+    if val_data is not None:
+        val_loss = trainer.objective(tree, val_data, None, hyperparams)
+        val_metrics = {name: _metric(name, fn, tree, val_data) for name, fn in trainer.metrics}
+    history = carry.history.record(
+        epoch,
+        EpochRecord(
+            train_loss=train_loss,
+            val_loss=val_loss,
+            metrics=metrics,
+            val_metrics=val_metrics,
+            learning_rate=learning_rate,
+            step_loss=losses,
+        ),
+    )
+    stalled_epoch = jnp.where((carry.stalled_epoch < 0) & all_zero & ~diverged, epoch, carry.stalled_epoch)
+
+    stopping, stop = carry.early_stopping, jnp.zeros((), bool)
+    if trainer.early_stopping is not None:
+        monitored = {"loss": train_loss, "val_loss": val_loss, **metrics}
+        monitored.update({f"val_{k}": v for k, v in val_metrics.items()})
+        stopping, stop = update_early_stopping(
+            trainer.early_stopping, stopping, monitored[trainer.early_stopping.monitor], epoch, params
+        )
+        if trainer.early_stopping.restore_best:
+            finished = stop | diverged | (epoch + 1 >= trainer.epochs)
+            restore = finished & (stopping.best_epoch >= 0)
+            params = select(restore, stopping.best_params, params)
+
+    return _Carry(
+        params=params,
+        opt_state=opt_state,
+        epoch=epoch + 1,
+        step=count,
+        diverged=diverged,
+        diverged_step=diverged_step,
+        stopped=stop,
+        stalled_epoch=stalled_epoch,
+        early_stopping=stopping,
+        history=history,
+    )
+
+
+def _all_zero(tree: Any) -> jax.Array:
+    """Every element of every leaf is exactly zero."""
+    flags = [jnp.all(leaf == 0) for leaf in jax.tree.leaves(tree)]
+    return functools.reduce(jnp.logical_and, flags, jnp.ones((), bool))
+
+
+def _takes_extra_args(transformation: Any) -> bool:
+    """Whether ``update`` accepts Optax's extra arguments (``value``, ``grad``, ``value_fn``)."""
+    try:
+        parameters = inspect.signature(transformation.update).parameters.values()
+    except (TypeError, ValueError):
+        return False
+    return any(p.kind == inspect.Parameter.VAR_KEYWORD for p in parameters)
