@@ -21,26 +21,43 @@ import jax
 from gdjax import _checks
 from gdjax.optim import _hyper
 from gdjax.optim._base import GradientTransformation, Params, PyTree, ScalarOrSchedule, chain, identity
+from gdjax.optim._blockwise import (
+    clip_by_block_rms,
+    decay_rate_pow,
+    scale_by_factored_rms,
+    scale_by_param_block_rms,
+    scale_by_trust_ratio,
+)
 from gdjax.optim._learning_rate import scale_by_learning_rate
 from gdjax.optim._recipe import hyperparameters
 from gdjax.optim._transforms import (
     add_decayed_weights,
+    ema,
+    scale,
+    scale_by_adadelta,
     scale_by_adagrad,
     scale_by_adam,
+    scale_by_adamax,
+    scale_by_amsgrad,
+    scale_by_lion,
+    scale_by_radam,
     scale_by_rms,
+    scale_by_sign,
     trace,
 )
+from gdjax.optim._wrappers import masked
 
 
 def _momentum(
-    momentum: ScalarOrSchedule | None, nesterov: bool, dampening: jax.typing.ArrayLike = 0.0, **kw: Any
+    momentum: ScalarOrSchedule | None, nesterov: bool, dampening: jax.typing.ArrayLike | None = None, **kw: Any
 ) -> GradientTransformation:
     nesterov = _hyper.check_bool("nesterov", nesterov)
-    _hyper.check_scalar("dampening", dampening, "closed_unit")
+    if dampening is not None:
+        _hyper.check_scalar("dampening", dampening, "closed_unit")
     if momentum is None:
         if nesterov:
             raise ValueError("nesterov=True needs a momentum; got momentum=None.")
-        if not _checks.is_traced(dampening) and dampening != 0:
+        if dampening is not None and not _checks.is_traced(dampening) and dampening != 0:
             raise ValueError(f"dampening needs a momentum; got momentum=None and dampening={dampening!r}.")
         return identity()
     _hyper.check_scalar_or_schedule("momentum", momentum, "unit")
@@ -58,6 +75,10 @@ def _unmasked(arguments: dict) -> bool:
     return arguments["mask"] is None
 
 
+def _weight_decay_unmasked(arguments: dict) -> bool:
+    return arguments["weight_decay_mask"] is None
+
+
 @hyperparameters(static=("dampening",), elementwise=True)
 def sgd(
     learning_rate: ScalarOrSchedule,
@@ -65,7 +86,7 @@ def sgd(
     nesterov: bool = False,
     accumulator_dtype: Any = None,
     *,
-    dampening: jax.typing.ArrayLike = 0.0,
+    dampening: jax.typing.ArrayLike | None = None,
 ) -> GradientTransformation:
     r"""Stochastic gradient descent, with optional heavy-ball or Nesterov momentum.
 
@@ -87,7 +108,8 @@ def sgd(
         buffer.
       nesterov: Nesterov's form (needs a momentum).
       accumulator_dtype: dtype of the momentum buffer (default: the gradients').
-      dampening: PyTorch's :math:`d \in [0, 1]` (keyword only; needs a momentum).
+      dampening: PyTorch's :math:`d \in [0, 1]` (keyword only; needs a momentum);
+        ``None`` (the default) is :math:`d = 0` with Optax's state.
 
     References:
       Sutskever et al., *On the importance of initialization and momentum in
@@ -193,6 +215,7 @@ def adam(
     mu_dtype: Any = None,
     *,
     nesterov: bool = False,
+    amsgrad: bool = False,
 ) -> GradientTransformation:
     r"""Adam: momentum with per-coordinate rates from bias-corrected moment estimates.
 
@@ -205,7 +228,11 @@ def adam(
 
     With ``nesterov=True`` (NAdam),
     :math:`\hat m_t = \frac{\beta_1 m_t}{1 - \beta_1^{t+1}} + \frac{(1 - \beta_1) g_t}{1 - \beta_1^t}`.
-    With :math:`\bar\epsilon = 0` (the default) this is ``torch.optim.Adam``.
+    With :math:`\bar\epsilon = 0` (the default) this is ``torch.optim.Adam``;
+    ``amsgrad=True`` is ``torch.optim.Adam(amsgrad=True)``: :math:`\hat v_t` is
+    replaced by :math:`\max_{\tau \le t} v_\tau / (1 - \beta_2^t)` (see
+    :func:`scale_by_amsgrad`, ``correct_max=True``; :func:`amsgrad` is Optax's
+    variant).
 
     Args:
       learning_rate: :math:`\eta` (> 0) or a schedule.
@@ -215,13 +242,24 @@ def adam(
       eps_root: :math:`\bar\epsilon \ge 0` inside the root.
       mu_dtype: dtype of the first moment (default: the gradients').
       nesterov: Dozat's Nesterov variant (keyword only, as in Optax).
+      amsgrad: PyTorch's AMSGrad option (keyword only; not with ``nesterov``).
 
     References:
       Kingma & Ba, *Adam: A Method for Stochastic Optimization*, ICLR 2015;
-      Dozat, *Incorporating Nesterov Momentum into Adam*, 2016.
+      Dozat, *Incorporating Nesterov Momentum into Adam*, 2016;
+      Reddi et al., *On the Convergence of Adam and Beyond*, ICLR 2018.
     """
     rate = scale_by_learning_rate(_lr(learning_rate))
-    return chain(scale_by_adam(b1, b2, eps, eps_root, mu_dtype, nesterov=nesterov), rate)
+    return chain(_adam_scaling(b1, b2, eps, eps_root, mu_dtype, nesterov, amsgrad), rate)
+
+
+def _adam_scaling(b1, b2, eps, eps_root, mu_dtype, nesterov, amsgrad) -> GradientTransformation:
+    amsgrad = _hyper.check_bool("amsgrad", amsgrad)
+    if amsgrad:
+        if _hyper.check_bool("nesterov", nesterov):
+            raise ValueError("amsgrad=True has no Nesterov variant; got nesterov=True.")
+        return scale_by_amsgrad(b1, b2, eps, eps_root, mu_dtype, correct_max=True)
+    return scale_by_adam(b1, b2, eps, eps_root, mu_dtype, nesterov=nesterov)
 
 
 @hyperparameters(complements=("b1", "b2"), elementwise=_unmasked)
@@ -236,6 +274,7 @@ def adamw(
     mask: PyTree | Callable[[Params], PyTree] | None = None,
     *,
     nesterov: bool = False,
+    amsgrad: bool = False,
 ) -> GradientTransformation:
     r"""Adam with decoupled weight decay (AdamW).
 
@@ -249,17 +288,19 @@ def adamw(
 
     Args:
       learning_rate: :math:`\eta` (> 0) or a schedule.
-      b1, b2, eps, eps_root, mu_dtype, nesterov: as in :func:`adam`.
+      b1, b2, eps, eps_root, mu_dtype, nesterov, amsgrad: as in :func:`adam`.
       weight_decay: :math:`\lambda \ge 0` or a schedule.
       mask: which leaves to decay (pytree of booleans or ``params -> booleans``);
         e.g. ``lambda p: jax.tree.map(lambda x: x.ndim > 1, p)`` spares biases.
+        This is PyTorch's parameter groups with ``weight_decay=0`` for the
+        leaves masked out (everything else shared).
 
     References:
       Loshchilov & Hutter, *Decoupled Weight Decay Regularization*, ICLR 2019.
     """
     rate = scale_by_learning_rate(_lr(learning_rate))
     return chain(
-        scale_by_adam(b1, b2, eps, eps_root, mu_dtype, nesterov=nesterov),
+        _adam_scaling(b1, b2, eps, eps_root, mu_dtype, nesterov, amsgrad),
         add_decayed_weights(weight_decay, mask),
         rate,
     )
@@ -291,3 +332,409 @@ def nadamw(
 ) -> GradientTransformation:
     """NAdamW: :func:`adamw` with ``nesterov=True``."""
     return adamw(learning_rate, b1, b2, eps, eps_root, mu_dtype, weight_decay, mask, nesterov=True)
+
+
+# --------------------------------------------------------- more optimizers
+
+
+@hyperparameters(complements=("b1", "b2"), elementwise=True)
+def amsgrad(
+    learning_rate: ScalarOrSchedule,
+    b1: jax.typing.ArrayLike = 0.9,
+    b2: jax.typing.ArrayLike = 0.999,
+    eps: jax.typing.ArrayLike = 1e-8,
+    eps_root: jax.typing.ArrayLike = 0.0,
+    mu_dtype: Any = None,
+    bias_correction_mu: bool = True,
+    bias_correction_nu: bool = True,
+) -> GradientTransformation:
+    r"""AMSGrad (Optax's variant): Adam with the running maximum of the bias-corrected second moments.
+
+    .. math::
+
+        \hat v^{\max}_t = \max\left(\hat v^{\max}_{t-1}, \frac{v_t}{1 - \beta_2^t}\right), \qquad
+        u_t = -\eta_t \frac{\hat m_t}{\sqrt{\hat v^{\max}_t + \bar\epsilon} + \epsilon}
+
+    with :math:`m_t, v_t, \hat m_t` as in :func:`adam`. This is
+    ``optax.amsgrad``; PyTorch's ``Adam(amsgrad=True)`` (the maximum of the raw
+    moments, corrected afterwards) is ``adam(..., amsgrad=True)``.
+
+    Args:
+      learning_rate: :math:`\eta` (> 0) or a schedule.
+      b1, b2, eps, eps_root, mu_dtype: as in :func:`adam`.
+      bias_correction_mu, bias_correction_nu: see :func:`scale_by_amsgrad`.
+
+    References:
+      Reddi et al., *On the Convergence of Adam and Beyond*, ICLR 2018.
+    """
+    rate = scale_by_learning_rate(_lr(learning_rate))
+    return chain(scale_by_amsgrad(b1, b2, eps, eps_root, mu_dtype, bias_correction_mu, bias_correction_nu), rate)
+
+
+@hyperparameters(complements=("b1",), elementwise=True)
+def adamax(
+    learning_rate: ScalarOrSchedule,
+    b1: jax.typing.ArrayLike = 0.9,
+    b2: jax.typing.ArrayLike = 0.999,
+    eps: jax.typing.ArrayLike = 1e-8,
+) -> GradientTransformation:
+    r"""Adamax: Adam with the infinity norm.
+
+    .. math::
+
+        m_t = \beta_1 m_{t-1} + (1 - \beta_1) g_t, \quad
+        v_t = \max(\beta_2 v_{t-1}, |g_t| + \epsilon), \quad
+        u_t = -\eta_t \frac{m_t}{(1 - \beta_1^t)\, v_t}
+
+    ``torch.optim.Adamax(lr, betas, eps)`` step for step (its coupled
+    ``weight_decay`` is ``chain(add_decayed_weights(wd), adamax(...))``).
+
+    Args:
+      learning_rate: :math:`\eta` (> 0) or a schedule.
+      b1: :math:`\beta_1 \in [0, 1)`.
+      b2: :math:`\beta_2 \in [0, 1)`.
+      eps: :math:`\epsilon \ge 0`.
+
+    References:
+      Kingma & Ba, *Adam: A Method for Stochastic Optimization*, ICLR 2015, section 7.1.
+    """
+    rate = scale_by_learning_rate(_lr(learning_rate))
+    return chain(scale_by_adamax(b1, b2, eps), rate)
+
+
+@hyperparameters(complements=("b1",), elementwise=_unmasked)
+def adamaxw(
+    learning_rate: ScalarOrSchedule,
+    b1: jax.typing.ArrayLike = 0.9,
+    b2: jax.typing.ArrayLike = 0.999,
+    eps: jax.typing.ArrayLike = 1e-8,
+    weight_decay: ScalarOrSchedule = 1e-4,
+    mask: PyTree | Callable[[Params], PyTree] | None = None,
+) -> GradientTransformation:
+    r"""Adamax with decoupled weight decay.
+
+    .. math::  u_t = -\eta_t \left(\frac{m_t}{(1 - \beta_1^t) v_t} + \lambda \theta_{t-1}\right)
+
+    Args:
+      learning_rate, b1, b2, eps: as in :func:`adamax`.
+      weight_decay: :math:`\lambda \ge 0` or a schedule.
+      mask: which leaves to decay (see :func:`adamw`).
+
+    References:
+      Loshchilov & Hutter, *Decoupled Weight Decay Regularization*, ICLR 2019.
+    """
+    rate = scale_by_learning_rate(_lr(learning_rate))
+    return chain(scale_by_adamax(b1, b2, eps), add_decayed_weights(weight_decay, mask), rate)
+
+
+@hyperparameters(complements=("b1", "b2"), elementwise=True)
+def radam(
+    learning_rate: ScalarOrSchedule,
+    b1: jax.typing.ArrayLike = 0.9,
+    b2: jax.typing.ArrayLike = 0.999,
+    eps: jax.typing.ArrayLike = 1e-8,
+    eps_root: jax.typing.ArrayLike = 0.0,
+    threshold: jax.typing.ArrayLike = 5.0,
+    *,
+    nesterov: bool = False,
+    eps_before_correction: bool = False,
+) -> GradientTransformation:
+    r"""Rectified Adam (RAdam).
+
+    .. math::
+
+        \rho_t = \rho_\infty - \frac{2 t \beta_2^t}{1 - \beta_2^t}, \quad
+        u_t = -\eta_t \begin{cases} r_t\, \dfrac{\hat m_t}{\sqrt{\hat v_t + \bar\epsilon} + \epsilon}
+        & \rho_t \ge \tau \\ \hat m_t & \text{otherwise} \end{cases}
+
+    with :math:`\rho_\infty = 2 / (1 - \beta_2) - 1` and the rectification
+    :math:`r_t` of :func:`scale_by_radam`. ``torch.optim.RAdam(lr, betas, eps)``
+    is ``radam(lr, b1, b2, eps, eps_before_correction=True)`` (PyTorch adds
+    :math:`\epsilon` to :math:`\sqrt{v_t}` before the bias correction); the
+    default is ``optax.radam``.
+
+    Args:
+      learning_rate: :math:`\eta` (> 0) or a schedule.
+      b1, b2, eps, eps_root: as in :func:`adam`.
+      threshold: :math:`\tau`.
+      nesterov: Dozat's Nesterov form.
+      eps_before_correction: PyTorch's placement of :math:`\epsilon`.
+
+    References:
+      Liu et al., *On the Variance of the Adaptive Learning Rate and Beyond*, ICLR 2020.
+    """
+    rate = scale_by_learning_rate(_lr(learning_rate))
+    scaling = scale_by_radam(
+        b1, b2, eps, eps_root, threshold, nesterov=nesterov, eps_before_correction=eps_before_correction
+    )
+    return chain(scaling, rate)
+
+
+@hyperparameters(complements=("rho",), elementwise=_weight_decay_unmasked)
+def adadelta(
+    learning_rate: ScalarOrSchedule | None = None,
+    rho: jax.typing.ArrayLike = 0.9,
+    eps: jax.typing.ArrayLike = 1e-6,
+    weight_decay: ScalarOrSchedule = 0.0,
+    weight_decay_mask: PyTree | Callable[[Params], PyTree] | None = None,
+) -> GradientTransformation:
+    r"""Adadelta.
+
+    .. math::
+
+        \tilde g_t = g_t + \lambda \theta_{t-1}, \quad
+        E[g^2]_t = \rho E[g^2]_{t-1} + (1 - \rho) \tilde g_t^2, \quad
+        \Delta_t = \frac{\sqrt{E[\Delta^2]_{t-1} + \epsilon}}{\sqrt{E[g^2]_t + \epsilon}} \tilde g_t, \\
+        E[\Delta^2]_t = \rho E[\Delta^2]_{t-1} + (1 - \rho) \Delta_t^2, \quad
+        u_t = -\eta_t \Delta_t
+
+    ``torch.optim.Adadelta(lr, rho, eps, weight_decay)`` and ``optax.adadelta``
+    step for step (the weight decay is coupled, added to the gradient). A
+    ``learning_rate`` of ``None`` is a rate of 1 (PyTorch's default), still a
+    descent; (``optax.adadelta(None)`` leaves the sign unflipped and ascends).
+
+    Args:
+      learning_rate: :math:`\eta` (> 0), a schedule, or ``None`` for 1.
+      rho: :math:`\rho \in [0, 1)`.
+      eps: :math:`\epsilon \ge 0`.
+      weight_decay: :math:`\lambda \ge 0` or a schedule.
+      weight_decay_mask: which leaves to decay (see :func:`adamw`).
+
+    References:
+      Zeiler, *ADADELTA: An Adaptive Learning Rate Method*, 2012.
+    """
+    rate = scale_by_learning_rate(1.0 if learning_rate is None else _lr(learning_rate))
+    return chain(
+        add_decayed_weights(weight_decay, weight_decay_mask),
+        scale_by_adadelta(rho, eps),
+        rate,
+    )
+
+
+@hyperparameters(complements=("b1", "b2"), elementwise=_unmasked)
+def lion(
+    learning_rate: ScalarOrSchedule,
+    b1: jax.typing.ArrayLike = 0.9,
+    b2: jax.typing.ArrayLike = 0.99,
+    mu_dtype: Any = None,
+    weight_decay: ScalarOrSchedule = 1e-3,
+    mask: PyTree | Callable[[Params], PyTree] | None = None,
+) -> GradientTransformation:
+    r"""Lion: the sign of an interpolated momentum, with decoupled weight decay.
+
+    .. math::
+
+        u_t = -\eta_t \left(\operatorname{sign}(\beta_1 m_{t-1} + (1 - \beta_1) g_t) + \lambda \theta_{t-1}\right),
+        \qquad m_t = \beta_2 m_{t-1} + (1 - \beta_2) g_t
+
+    Optax's defaults (``weight_decay=1e-3``; PyTorch has no Lion). The rate
+    suited to Lion is typically 3-10x smaller than AdamW's.
+
+    Args:
+      learning_rate: :math:`\eta` (> 0) or a schedule.
+      b1: :math:`\beta_1 \in [0, 1)`.
+      b2: :math:`\beta_2 \in [0, 1)`.
+      mu_dtype: dtype of the momentum.
+      weight_decay: :math:`\lambda \ge 0` or a schedule (multiplied by the rate).
+      mask: which leaves to decay (see :func:`adamw`).
+
+    References:
+      Chen et al., *Symbolic Discovery of Optimization Algorithms*, NeurIPS 2023.
+    """
+    rate = scale_by_learning_rate(_lr(learning_rate))
+    return chain(scale_by_lion(b1, b2, mu_dtype), add_decayed_weights(weight_decay, mask), rate)
+
+
+@hyperparameters(complements=("b1", "b2"))
+def lamb(
+    learning_rate: ScalarOrSchedule,
+    b1: jax.typing.ArrayLike = 0.9,
+    b2: jax.typing.ArrayLike = 0.999,
+    eps: jax.typing.ArrayLike = 1e-6,
+    eps_root: jax.typing.ArrayLike = 0.0,
+    weight_decay: ScalarOrSchedule = 0.0,
+    mask: PyTree | Callable[[Params], PyTree] | None = None,
+) -> GradientTransformation:
+    r"""LAMB: Adam's direction with decoupled weight decay, rescaled per leaf by the trust ratio.
+
+    .. math::
+
+        r_t = \frac{\hat m_t}{\sqrt{\hat v_t + \bar\epsilon} + \epsilon} + \lambda \theta_{t-1}, \qquad
+        u_t = -\eta_t \frac{\lVert \theta_{t-1} \rVert}{\lVert r_t \rVert}\, r_t
+        \quad (\text{per leaf; } u_t = -\eta_t r_t \text{ where a norm is } 0)
+
+    ``optax.lamb`` step for step (PyTorch has no LAMB).
+
+    Args:
+      learning_rate: :math:`\eta` (> 0) or a schedule.
+      b1, b2, eps, eps_root: as in :func:`adam` (here ``eps`` defaults to 1e-6).
+      weight_decay: :math:`\lambda \ge 0` or a schedule.
+      mask: which leaves to decay (see :func:`adamw`).
+
+    References:
+      You et al., *Large Batch Optimization for Deep Learning: Training BERT
+      in 76 minutes*, ICLR 2020.
+    """
+    rate = scale_by_learning_rate(_lr(learning_rate))
+    return chain(
+        scale_by_adam(b1, b2, eps, eps_root),
+        add_decayed_weights(weight_decay, mask),
+        scale_by_trust_ratio(),
+        rate,
+    )
+
+
+@hyperparameters
+def lars(
+    learning_rate: ScalarOrSchedule,
+    weight_decay: ScalarOrSchedule = 0.0,
+    weight_decay_mask: PyTree | Callable[[Params], PyTree] = True,
+    trust_coefficient: jax.typing.ArrayLike = 0.001,
+    eps: jax.typing.ArrayLike = 0.0,
+    trust_ratio_mask: PyTree | Callable[[Params], PyTree] = True,
+    momentum: jax.typing.ArrayLike = 0.9,
+    nesterov: bool = False,
+) -> GradientTransformation:
+    r"""LARS: SGD with momentum on layer-wise trust-ratio-scaled gradients.
+
+    .. math::
+
+        \tilde g_t = g_t + \lambda \theta_{t-1}, \qquad
+        r_t = \frac{c \lVert \theta_{t-1} \rVert}{\lVert \tilde g_t \rVert + \epsilon}\, \tilde g_t
+        \ (\text{per leaf}), \qquad
+        b_t = \mu b_{t-1} - \eta_t r_t, \quad u_t = b_t \ (\text{Nesterov: } -\eta_t r_t + \mu b_t)
+
+    ``optax.lars`` step for step (PyTorch has no LARS).
+
+    Args:
+      learning_rate: :math:`\eta` (> 0) or a schedule.
+      weight_decay: :math:`\lambda \ge 0` or a schedule.
+      weight_decay_mask: leaves to decay (``True``: all; see :func:`masked`).
+      trust_coefficient: :math:`c > 0`.
+      eps: :math:`\epsilon \ge 0`.
+      trust_ratio_mask: leaves to rescale (``True``: all).
+      momentum: :math:`\mu \in [0, 1)`.
+      nesterov: Nesterov's form.
+
+    References:
+      You et al., *Large Batch Training of Convolutional Networks*, 2017.
+    """
+    rate = scale_by_learning_rate(_lr(learning_rate))
+    return chain(
+        add_decayed_weights(weight_decay, weight_decay_mask),
+        masked(scale_by_trust_ratio(trust_coefficient=trust_coefficient, eps=eps), trust_ratio_mask),
+        rate,
+        trace(momentum, nesterov),
+    )
+
+
+@hyperparameters(static=("min_dim_size_to_factor",))
+def adafactor(
+    learning_rate: ScalarOrSchedule | None = None,
+    min_dim_size_to_factor: int = 128,
+    decay_rate: jax.typing.ArrayLike = 0.8,
+    decay_offset: jax.typing.ArrayLike = 0,
+    multiply_by_parameter_scale: bool = True,
+    clipping_threshold: jax.typing.ArrayLike | None = 1.0,
+    momentum: jax.typing.ArrayLike | None = None,
+    dtype_momentum: Any = jax.numpy.float32,
+    weight_decay_rate: ScalarOrSchedule | None = None,
+    eps: jax.typing.ArrayLike = 1e-30,
+    factored: bool = True,
+    weight_decay_mask: PyTree | Callable[[Params], PyTree] | None = None,
+) -> GradientTransformation:
+    r"""Adafactor: factored second moments, update clipping and relative steps.
+
+    .. math::
+
+        d_t = \frac{g_t}{\sqrt{\hat V_t}} \ (\text{see } \texttt{scale\_by\_factored\_rms}), \qquad
+        c_t = \frac{d_t}{\max(1, \operatorname{rms}(d_t) / d)}, \\
+        u_t = -\left(\eta_t \max(\operatorname{rms}(\theta_{t-1}), 10^{-3})\, c_t
+        + \lambda \theta_{t-1}\right)
+
+    per leaf, with :math:`d` = ``clipping_threshold`` (no clipping if None),
+    the parameter scale only with ``multiply_by_parameter_scale``, an optional
+    momentum (:func:`ema` without debiasing) after it and :math:`\lambda` =
+    ``weight_decay_rate`` (not multiplied by the rate). ``learning_rate=None``
+    is no rate factor (the relative step alone), as in Optax, whose
+    ``optax.adafactor`` this equals step for step.
+
+    Args:
+      learning_rate: :math:`\eta`, a schedule, or None.
+      min_dim_size_to_factor: factor the leaves whose two largest axes both
+        have at least this many entries (a Python integer).
+      decay_rate: the exponent :math:`c` of :math:`\hat\beta_t = 1 - t^{-c}`.
+      decay_offset: the step the decay counts from (fine-tuning).
+      multiply_by_parameter_scale: scale by :math:`\max(\operatorname{rms}(\theta), 10^{-3})`.
+      clipping_threshold: :math:`d \ge 1`, or None.
+      momentum: :math:`\beta_1 \in [0, 1)` or None.
+      dtype_momentum: dtype of the momentum.
+      weight_decay_rate: :math:`\lambda \ge 0`, a schedule, or None.
+      eps: :math:`\epsilon` added to :math:`g^2`.
+      factored: factor the second moments.
+      weight_decay_mask: which leaves to decay (see :func:`adamw`).
+
+    References:
+      Shazeer & Stern, *Adafactor: Adaptive Learning Rates with Sublinear
+      Memory Cost*, ICML 2018.
+    """
+    factored_rms = scale_by_factored_rms(
+        factored, decay_rate, decay_offset, min_dim_size_to_factor, eps, decay_rate_pow
+    )
+    transforms = [factored_rms]
+    if clipping_threshold is not None:
+        transforms.append(clip_by_block_rms(clipping_threshold))
+    if learning_rate is not None:
+        transforms.append(scale_by_learning_rate(_lr(learning_rate), flip_sign=False))
+    if _hyper.check_bool("multiply_by_parameter_scale", multiply_by_parameter_scale):
+        transforms.append(scale_by_param_block_rms())
+    if momentum is not None:
+        transforms.append(ema(momentum, debias=False, accumulator_dtype=dtype_momentum))
+    if weight_decay_rate is not None:
+        transforms.append(add_decayed_weights(weight_decay_rate, weight_decay_mask))
+    transforms.append(scale(-1.0))
+    return chain(*transforms)
+
+
+@hyperparameters(elementwise=True)
+def sign_sgd(learning_rate: ScalarOrSchedule) -> GradientTransformation:
+    r"""SignSGD: :math:`u_t = -\eta_t \operatorname{sign}(g_t)`.
+
+    ``optax.sign_sgd`` step for step (PyTorch has no SignSGD).
+
+    Args:
+      learning_rate: :math:`\eta` (> 0) or a schedule.
+
+    References:
+      Bernstein et al., *signSGD: Compressed Optimisation for Non-Convex
+      Problems*, ICML 2018.
+    """
+    return chain(scale_by_sign(), scale_by_learning_rate(_lr(learning_rate)))
+
+
+@hyperparameters(complements=("beta",), elementwise=True)
+def signum(
+    learning_rate: ScalarOrSchedule,
+    beta: jax.typing.ArrayLike = 0.9,
+    accumulator_dtype: Any = None,
+) -> GradientTransformation:
+    r"""Signum: the sign of a momentum.
+
+    .. math::  m_t = \beta m_{t-1} + (1 - \beta) g_t, \qquad u_t = -\eta_t \operatorname{sign}(m_t)
+
+    ``optax.signum`` step for step (the EMA is not debiased: only its sign counts).
+
+    Args:
+      learning_rate: :math:`\eta` (> 0) or a schedule.
+      beta: :math:`\beta \in [0, 1)`.
+      accumulator_dtype: dtype of the momentum.
+
+    References:
+      Bernstein et al., *signSGD: Compressed Optimisation for Non-Convex
+      Problems*, ICML 2018.
+    """
+    return chain(
+        ema(beta, debias=False, accumulator_dtype=accumulator_dtype),
+        scale_by_sign(),
+        scale_by_learning_rate(_lr(learning_rate)),
+    )

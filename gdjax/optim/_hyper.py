@@ -97,14 +97,50 @@ def check_bool(name: str, value: Any) -> bool:
     return bool(value)
 
 
-def check_dtype(name: str, value: Any) -> Any:
-    """``None`` or something ``jnp.dtype`` understands; returns the canonical dtype."""
+def check_dtype(name: str, value: Any, *, floating: bool = True) -> Any:
+    """``None`` or something ``jnp.dtype`` understands; returns the canonical dtype.
+
+    With ``floating`` (the default, for accumulators) the dtype must be a
+    floating or complex one: an integer momentum buffer would round every
+    update of ``b = mu b + g`` and stay 0 for small gradients.
+    """
     if value is None:
         return None
     try:
-        return jax.dtypes.canonicalize_dtype(jnp.dtype(value))
+        dtype = jax.dtypes.canonicalize_dtype(jnp.dtype(value))
     except TypeError as err:
         raise ValueError(f"{name} must be a dtype or None; got {value!r}.") from err
+    if floating and not jnp.issubdtype(dtype, jnp.inexact):
+        raise ValueError(f"{name} must be a floating (or complex) dtype or None; got {value!r}.")
+    return dtype
+
+
+def scheduled(name: str, schedule: Any, count: Any) -> Any:
+    """``schedule(count)``, checked to be a scalar (shapes are static, so this holds under jit too).
+
+    A schedule returning an array of shape ``(n,)`` would silently become a
+    per-element rate broadcast against the parameters.
+    """
+    value = schedule(count)
+    shape = np.shape(value)
+    if shape != ():
+        raise ValueError(f"{name} schedule must return a scalar; it returned an array of shape {shape}.")
+    return value
+
+
+def abs_sq(x: jax.Array) -> jax.Array:
+    """``|x|^2`` element-wise: ``x * conj(x)`` (real-valued) for complex ``x``, ``x * x`` otherwise."""
+    if jnp.iscomplexobj(x):
+        return (x * jnp.conj(x)).real
+    return x * x
+
+
+def real_dtype(dtype: Any) -> Any:
+    """The real dtype of the same precision (``complex64 -> float32``); real dtypes unchanged."""
+    dtype = jnp.dtype(dtype)
+    if jnp.issubdtype(dtype, jnp.complexfloating):
+        return jnp.finfo(dtype).dtype
+    return dtype
 
 
 def scalar(value: Any) -> Any:

@@ -73,15 +73,15 @@ def scale_by_learning_rate(learning_rate: ScalarOrSchedule | None, *, flip_sign:
     def init_fn(params):
         del params
         count = zero_count() if schedule is not None else None
-        rate = schedule(count) if schedule is not None else learning_rate
+        rate = _hyper.scheduled("learning_rate", schedule, count) if schedule is not None else learning_rate
         return ScaleByLearningRateState(count, jnp.asarray(rate, _hyper.float_dtype(rate)))
 
-    def update_fn(updates, state, params=None):
-        del params
+    def update_fn(updates, state, params=None, **extra_args):
+        del params, extra_args
         if schedule is None:
             rate, count, record = learning_rate, None, learning_rate
         else:
-            rate = schedule(state.count)
+            rate = _hyper.scheduled("learning_rate", schedule, state.count)
             count = safe_increment(state.count)
             record = schedule(count)
         step = -rate if flip_sign else rate

@@ -7,7 +7,7 @@ from typing import Any, NamedTuple
 
 import jax
 
-from gdjax.optim._base import GradientTransformation, PyTree
+from gdjax.optim._base import GradientTransformation, PyTree, call_update
 from gdjax.optim._recipe import hyperparameters
 from gdjax.optim._wrappers import masked
 
@@ -64,11 +64,13 @@ def partition(
         labels = labels_of(params)
         return PartitionState({label: group(label, labels).init(params) for label in transforms})
 
-    def update_fn(updates, state, params=None):
+    def update_fn(updates, state, params=None, **extra_args):
         labels = labels_of(updates)
         new_states = {}
         for label in transforms:
-            updates, new_states[label] = group(label, labels).update(updates, state.inner_states[label], params)
+            updates, new_states[label] = call_update(
+                group(label, labels).update, updates, state.inner_states[label], params, extra_args
+            )
         return updates, PartitionState(new_states)
 
     return GradientTransformation(init_fn, update_fn)

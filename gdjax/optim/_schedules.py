@@ -294,7 +294,8 @@ def join_schedules(schedules: Sequence[Schedule], boundaries: Sequence[jax.typin
 
     Args:
       schedules: ``n`` schedules.
-      boundaries: ``n - 1`` increasing step counts.
+      boundaries: ``n - 1`` non-decreasing step counts (checked when concrete;
+        a later schedule would otherwise never run, or run out of order).
     """
     schedules = list(schedules)
     boundaries = list(boundaries)
@@ -306,6 +307,14 @@ def join_schedules(schedules: Sequence[Schedule], boundaries: Sequence[jax.typin
         )
     for i, b in enumerate(boundaries):
         check_scalar(f"boundaries[{i}]", b, "nonnegative")
+    concrete = [b for b in boundaries if not _checks.is_traced(b)]
+    if len(concrete) == len(boundaries):
+        for i in range(1, len(boundaries)):
+            if float(boundaries[i]) < float(boundaries[i - 1]):
+                raise ValueError(
+                    f"boundaries must be non-decreasing; got boundaries[{i - 1}] = {boundaries[i - 1]} "
+                    f"> boundaries[{i}] = {boundaries[i]}."
+                )
 
     def schedule(count):
         value = schedules[0](count)

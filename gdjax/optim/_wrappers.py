@@ -11,7 +11,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from gdjax import _checks
-from gdjax.optim._base import GradientTransformation, PyTree, safe_increment, zero_count
+from gdjax.optim._base import GradientTransformation, PyTree, call_update, safe_increment, zero_count
 from gdjax.optim._recipe import hyperparameters
 
 
@@ -57,10 +57,12 @@ def masked(inner: GradientTransformation, mask: PyTree | Callable[[PyTree], PyTr
         mask_tree = _resolve_mask(mask, params)
         return MaskedState(inner.init(_mask_tree(params, mask_tree)))
 
-    def update_fn(updates, state, params=None):
+    def update_fn(updates, state, params=None, **extra_args):
         mask_tree = _resolve_mask(mask, updates)
         masked_params = None if params is None else _mask_tree(params, mask_tree)
-        new_updates, inner_state = inner.update(_mask_tree(updates, mask_tree), state.inner_state, masked_params)
+        new_updates, inner_state = call_update(
+            inner.update, _mask_tree(updates, mask_tree), state.inner_state, masked_params, extra_args
+        )
         updates = jax.tree.map(lambda m, new, old: new if m else old, mask_tree, new_updates, updates)
         return updates, MaskedState(inner_state)
 
@@ -115,13 +117,13 @@ def apply_if_finite(inner: GradientTransformation, max_consecutive_errors: int) 
             inner_state=inner.init(params),
         )
 
-    def update_fn(updates, state, params=None):
+    def update_fn(updates, state, params=None, **extra_args):
         finite = _all_finite(updates)
         notfinite_count = jnp.where(finite, zero_count(), safe_increment(state.notfinite_count))
 
         def accept(operand):
             u, s = operand
-            return inner.update(u, s, params)
+            return call_update(inner.update, u, s, params, extra_args)
 
         def reject(operand):
             u, s = operand

@@ -136,6 +136,66 @@ def o_clipped_adam(max_norm, learning_rate):
     return optax.chain(optax.clip_by_global_norm(max_norm), optax.adam(learning_rate))
 
 
+def g_radam_nesterov(learning_rate, b2):
+    return optim.radam(learning_rate, b2=b2, nesterov=True)
+
+
+def o_radam_nesterov(learning_rate, b2):
+    return optax.radam(learning_rate, b2=b2, nesterov=True)
+
+
+def g_amsgrad_paper(learning_rate, b1):
+    return optim.amsgrad(learning_rate, b1, bias_correction_mu=False, bias_correction_nu=False)
+
+
+def o_amsgrad_paper(learning_rate, b1):
+    return optax.amsgrad(learning_rate, b1, bias_correction_mu=False, bias_correction_nu=False)
+
+
+def g_lion_masked(learning_rate, b1, weight_decay):
+    return optim.lion(learning_rate, b1=b1, weight_decay=weight_decay, mask=no_bias)
+
+
+def o_lion_masked(learning_rate, b1, weight_decay):
+    return optax.lion(learning_rate, b1=b1, weight_decay=weight_decay, mask=no_bias)
+
+
+def g_lars_nesterov(learning_rate, weight_decay, trust_coefficient):
+    return optim.lars(learning_rate, weight_decay, no_bias, trust_coefficient, nesterov=True)
+
+
+def o_lars_nesterov(learning_rate, weight_decay, trust_coefficient):
+    return optax.lars(learning_rate, weight_decay, no_bias, trust_coefficient, nesterov=True)
+
+
+def g_adafactor(learning_rate, decay_rate, weight_decay_rate):
+    return optim.adafactor(
+        learning_rate, 2, decay_rate, momentum=0.9, weight_decay_rate=weight_decay_rate, weight_decay_mask=no_bias
+    )
+
+
+def o_adafactor(learning_rate, decay_rate, weight_decay_rate):
+    return optax.adafactor(
+        learning_rate, 2, decay_rate, momentum=0.9, weight_decay_rate=weight_decay_rate, weight_decay_mask=no_bias
+    )
+
+
+def g_adafactor_defaults(learning_rate):
+    return optim.adafactor(learning_rate)  # no leaf is large enough to factor: full second moments
+
+
+def o_adafactor_defaults(learning_rate):
+    return optax.adafactor(learning_rate)
+
+
+def g_signum(learning_rate, beta):
+    return optim.signum(learning_rate, beta)
+
+
+def o_signum(learning_rate, beta):
+    return optax.signum(learning_rate, beta)
+
+
 TRACED = {
     "sgd": (optim.sgd, optax.sgd, [{"learning_rate": 0.05}, {"learning_rate": 0.3}]),
     "sgd_momentum": (
@@ -191,6 +251,67 @@ TRACED = {
     ),
     "adam_warmup_cosine": (g_adam_warmup_cosine, o_adam_warmup_cosine, [{"b2": 0.99}]),
     "clip_by_global_norm_adam": (g_clipped_adam, o_clipped_adam, [{"max_norm": 0.1, "learning_rate": 0.01}]),
+    "amsgrad": (
+        optim.amsgrad,
+        optax.amsgrad,
+        [
+            {"learning_rate": 0.01, "b1": 0.9, "b2": 0.999, "eps": 1e-8},
+            {"learning_rate": 0.03, "b1": 0.8, "b2": 0.99, "eps": 1e-6},
+        ],
+    ),
+    "amsgrad_uncorrected": (g_amsgrad_paper, o_amsgrad_paper, [{"learning_rate": 0.01, "b1": 0.9}]),
+    "adamax": (
+        optim.adamax,
+        optax.adamax,
+        [{"learning_rate": 0.01, "b1": 0.9, "b2": 0.999, "eps": 1e-8}, {"learning_rate": 0.05, "b1": 0.5, "b2": 0.9}],
+    ),
+    "adamaxw": (optim.adamaxw, optax.adamaxw, [{"learning_rate": 0.01, "weight_decay": 0.1}]),
+    "radam": (
+        optim.radam,
+        optax.radam,
+        [
+            {"learning_rate": 0.01, "b1": 0.9, "b2": 0.999, "eps": 1e-8, "threshold": 5.0},
+            {"learning_rate": 0.03, "b1": 0.8, "b2": 0.99, "eps": 1e-6, "threshold": 4.0},
+        ],
+    ),
+    "radam_nesterov": (g_radam_nesterov, o_radam_nesterov, [{"learning_rate": 0.01, "b2": 0.99}]),
+    "adadelta": (
+        optim.adadelta,
+        optax.adadelta,
+        [
+            {"learning_rate": 1.0, "rho": 0.9, "eps": 1e-6, "weight_decay": 0.0},
+            {"learning_rate": 0.5, "rho": 0.95, "eps": 1e-4, "weight_decay": 0.01},
+        ],
+    ),
+    "lion": (
+        optim.lion,
+        optax.lion,
+        [{"learning_rate": 0.001, "b1": 0.9, "b2": 0.99}, {"learning_rate": 0.003, "b1": 0.95, "b2": 0.98}],
+    ),
+    "lion_masked_decay": (g_lion_masked, o_lion_masked, [{"learning_rate": 0.002, "b1": 0.9, "weight_decay": 0.1}]),
+    "lamb": (
+        optim.lamb,
+        optax.lamb,
+        [{"learning_rate": 0.01, "weight_decay": 0.0}, {"learning_rate": 0.02, "b1": 0.8, "weight_decay": 0.01}],
+    ),
+    "lars": (
+        optim.lars,
+        optax.lars,
+        [{"learning_rate": 0.5, "momentum": 0.9}, {"learning_rate": 1.0, "weight_decay": 0.01, "momentum": 0.5}],
+    ),
+    "lars_masked_nesterov": (
+        g_lars_nesterov,
+        o_lars_nesterov,
+        [{"learning_rate": 0.5, "weight_decay": 0.001, "trust_coefficient": 0.002}],
+    ),
+    "adafactor_factored_momentum": (
+        g_adafactor,
+        o_adafactor,
+        [{"learning_rate": 0.05, "decay_rate": 0.8, "weight_decay_rate": 0.001}],
+    ),
+    "adafactor": (g_adafactor_defaults, o_adafactor_defaults, [{"learning_rate": 0.05}]),
+    "sign_sgd": (optim.sign_sgd, optax.sign_sgd, [{"learning_rate": 0.003}]),
+    "signum": (g_signum, o_signum, [{"learning_rate": 0.003, "beta": 0.9}]),
 }
 
 # Hyperparameters as Python numbers, concrete at construction (and schedules built from floats).

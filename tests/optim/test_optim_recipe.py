@@ -54,6 +54,25 @@ PAIRS = {
         optim.apply_if_finite(optim.sgd(0.1), 3),
         optim.apply_if_finite(optim.sgd(0.2), 5),
     ),
+    "adam_amsgrad": (optim.adam(1e-3, amsgrad=True), optim.adam(3e-3, b2=0.99, amsgrad=True)),
+    "amsgrad": (optim.amsgrad(1e-2), optim.amsgrad(3e-3, b1=0.5, eps_root=1e-8)),
+    "adamax": (optim.adamax(1e-2), optim.adamax(2e-3, b1=0.8, b2=0.99)),
+    "adamaxw": (optim.adamaxw(1e-2), optim.adamaxw(2e-3, weight_decay=0.1)),
+    "radam": (optim.radam(1e-2), optim.radam(3e-3, b2=0.99, threshold=4.0)),
+    "radam_torch": (
+        optim.radam(1e-2, eps_before_correction=True),
+        optim.radam(3e-3, eps=1e-6, eps_before_correction=True),
+    ),
+    "adadelta": (optim.adadelta(1.0), optim.adadelta(0.5, rho=0.95, eps=1e-5, weight_decay=0.01)),
+    "lion": (optim.lion(1e-3), optim.lion(3e-4, b1=0.95, b2=0.98, weight_decay=0.1)),
+    "lamb": (optim.lamb(1e-2), optim.lamb(3e-3, weight_decay=0.01)),
+    "lars": (optim.lars(0.1), optim.lars(0.3, weight_decay=1e-3, trust_coefficient=0.01, momentum=0.8)),
+    "adafactor": (
+        optim.adafactor(1e-2, min_dim_size_to_factor=2, momentum=0.9, weight_decay_rate=0.01),
+        optim.adafactor(3e-2, min_dim_size_to_factor=2, decay_rate=0.7, momentum=0.5, weight_decay_rate=0.1),
+    ),
+    "sign_sgd": (optim.sign_sgd(1e-2), optim.sign_sgd(3e-3)),
+    "signum": (optim.signum(1e-2), optim.signum(3e-3, beta=0.8)),
 }
 
 
