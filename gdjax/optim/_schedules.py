@@ -13,6 +13,7 @@ return the same values.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import jax
@@ -447,3 +448,254 @@ def linear_scaling_rule(
     if callable(base_learning_rate):
         return lambda count: base_learning_rate(count) * factor
     return base_learning_rate * factor
+
+
+# ------------------------------------------------- PyTorch's cyclical schedules
+
+
+def _half_cosine(rest):
+    r"""``(1 + cos(pi (1 - rest))) / 2`` written as ``sin(pi rest / 2)^2``: accurate near 0 in float32 too."""
+    return jnp.sin(jnp.pi / 2 * rest) ** 2
+
+
+def _anneal(strategy: str, start, end, pct, rest):
+    """From ``start`` (pct 0) to ``end`` (pct 1; ``rest = 1 - pct``): half a cosine or a line (PyTorch's)."""
+    if strategy == "cos":
+        return end + (start - end) * _half_cosine(rest)
+    return start * rest + end * pct  # PyTorch's (end - start) pct + start, without its cancellation near end
+
+
+def _one_cycle_ends(total_steps, pct_start, three_phase):
+    """The last step of each phase (floats, PyTorch's ``end_step``)."""
+    if three_phase:
+        return [pct_start * total_steps - 1, 2 * pct_start * total_steps - 2, total_steps - 1]
+    return [pct_start * total_steps - 1, total_steps - 1]
+
+
+def _one_cycle(count, total_steps, pct_start, strategy, three_phase, values):
+    """PyTorch's ``OneCycleLR.get_lr`` at ``last_epoch = count``; ``values`` are the phases' (start, end)."""
+    ends = _one_cycle_ends(total_steps, pct_start, three_phase)
+    step = jnp.minimum(jnp.asarray(count, jnp.asarray(0.0).dtype), total_steps - 1)
+    result = None
+    start_step = 0.0
+    for i in reversed(range(len(ends))):
+        start_step = 0.0 if i == 0 else ends[i - 1]
+        start, end = values[i]
+        length = ends[i] - start_step
+        value = _anneal(strategy, start, end, (step - start_step) / length, (ends[i] - step) / length)
+        result = value if result is None else jnp.where(step <= ends[i], value, result)
+    return result
+
+
+def _check_one_cycle(total_steps, pct_start, anneal_strategy, three_phase):
+    _steps("total_steps", total_steps)
+    check_scalar("pct_start", pct_start, "closed_unit")
+    _checks.check_choice("anneal_strategy", anneal_strategy, ("cos", "linear"))
+    three_phase = check_bool("three_phase", three_phase)
+    if not (_checks.is_traced(total_steps) or _checks.is_traced(pct_start)):
+        ends = [float(e) for e in _one_cycle_ends(total_steps, pct_start, three_phase)]
+        starts = [0.0, *ends[:-1]]
+        if any(e <= s for s, e in zip(starts, ends)):
+            raise ValueError(
+                f"pct_start = {pct_start} with total_steps = {total_steps} leaves a phase of no steps "
+                f"(the phases end at steps {ends}); take more steps or another pct_start."
+            )
+    return three_phase
+
+
+@hyperparameters(elementwise=True)
+def one_cycle_schedule(
+    total_steps: jax.typing.ArrayLike,
+    max_lr: jax.typing.ArrayLike,
+    pct_start: jax.typing.ArrayLike = 0.3,
+    anneal_strategy: str = "cos",
+    div_factor: jax.typing.ArrayLike = 25.0,
+    final_div_factor: jax.typing.ArrayLike = 1e4,
+    three_phase: bool = False,
+) -> Schedule:
+    r"""The 1cycle policy: up from :math:`\eta_{\max}/d` to :math:`\eta_{\max}`, then down far below (``OneCycleLR``).
+
+    With :math:`T` = ``total_steps``, :math:`p` = ``pct_start``,
+    :math:`\eta_0 = \eta_{\max} / d` (``div_factor``) and
+    :math:`\eta_{\min} = \eta_0 / f` (``final_div_factor``), the phases end at
+    steps :math:`e_1 = pT - 1` and :math:`e_2 = T - 1` (three phases:
+    :math:`e_1 = pT - 1`, :math:`e_2 = 2pT - 2`, :math:`e_3 = T - 1`) and
+
+    .. math::
+
+        v(t) = A\left(a_i, b_i, \frac{t - e_{i-1}}{e_i - e_{i-1}}\right) \quad (e_{i-1} < t \le e_i,\ e_0 = 0),
+        \qquad A(a, b, x) = b + \frac{a - b}{2}(1 + \cos \pi x) \ \text{or}\ a + (b - a) x
+
+    (``"cos"`` or ``"linear"``), from :math:`\eta_0` to :math:`\eta_{\max}` then to
+    :math:`\eta_{\min}` (three phases: :math:`\eta_0 \to \eta_{\max} \to \eta_0 \to \eta_{\min}`).
+    These are ``torch.optim.lr_scheduler.OneCycleLR``'s values with
+    ``last_epoch`` = :math:`t`, the rate of the :math:`(t+1)`-th step; after
+    :math:`T - 1` the value stays :math:`\eta_{\min}` (PyTorch refuses to step
+    further). The momentum PyTorch cycles with it is
+    :func:`one_cycle_momentum_schedule` (e.g. ``sgd(one_cycle_schedule(...),
+    momentum=one_cycle_momentum_schedule(...))``).
+
+    Args:
+      total_steps: :math:`T > 0` (``epochs * steps_per_epoch``).
+      max_lr: :math:`\eta_{\max} > 0`.
+      pct_start: :math:`p \in [0, 1]`, the fraction of the steps spent rising.
+      anneal_strategy: ``"cos"`` or ``"linear"``.
+      div_factor: :math:`d > 0`.
+      final_div_factor: :math:`f > 0`.
+      three_phase: PyTorch's three-phase variant (fast.ai's original).
+
+    References:
+      Smith & Topin, *Super-Convergence: Very Fast Training of Neural Networks
+      Using Large Learning Rates*, 2017.
+    """
+    three_phase = _check_one_cycle(total_steps, pct_start, anneal_strategy, three_phase)
+    check_scalar("max_lr", max_lr, "positive")
+    check_scalar("div_factor", div_factor, "positive")
+    check_scalar("final_div_factor", final_div_factor, "positive")
+    initial = max_lr / div_factor
+    final = initial / final_div_factor
+    if three_phase:
+        values = [(initial, max_lr), (max_lr, initial), (initial, final)]
+    else:
+        values = [(initial, max_lr), (max_lr, final)]
+    return lambda count: _one_cycle(count, total_steps, pct_start, anneal_strategy, three_phase, values)
+
+
+@hyperparameters(elementwise=True)
+def one_cycle_momentum_schedule(
+    total_steps: jax.typing.ArrayLike,
+    base_momentum: jax.typing.ArrayLike = 0.85,
+    max_momentum: jax.typing.ArrayLike = 0.95,
+    pct_start: jax.typing.ArrayLike = 0.3,
+    anneal_strategy: str = "cos",
+    three_phase: bool = False,
+) -> Schedule:
+    r"""The momentum of the 1cycle policy: down from ``max_momentum`` to ``base_momentum`` while the rate rises, then back.
+
+    Same phases as :func:`one_cycle_schedule`; the momentum goes
+    :math:`\mu_{\max} \to \mu_{\min} \to \mu_{\max}` (three phases:
+    :math:`\mu_{\max} \to \mu_{\min} \to \mu_{\max} \to \mu_{\max}`), PyTorch's
+    ``OneCycleLR(cycle_momentum=True)`` momentum (or ``beta1``).
+    """
+    three_phase = _check_one_cycle(total_steps, pct_start, anneal_strategy, three_phase)
+    check_scalar("base_momentum", base_momentum, "unit")
+    check_scalar("max_momentum", max_momentum, "unit")
+    low, high = base_momentum, max_momentum
+    values = [(high, low), (low, high), (high, high)] if three_phase else [(high, low), (low, high)]
+    return lambda count: _one_cycle(count, total_steps, pct_start, anneal_strategy, three_phase, values)
+
+
+@hyperparameters(elementwise=True)
+def cyclic_schedule(
+    base_lr: jax.typing.ArrayLike,
+    max_lr: jax.typing.ArrayLike,
+    step_size_up: jax.typing.ArrayLike = 2000,
+    step_size_down: jax.typing.ArrayLike | None = None,
+    mode: str = "triangular",
+    gamma: jax.typing.ArrayLike = 1.0,
+) -> Schedule:
+    r"""Cyclical learning rates between ``base_lr`` and ``max_lr`` (PyTorch's ``CyclicLR``).
+
+    With a cycle of :math:`U + D` steps (up, down), :math:`c = \lfloor t / (U + D) \rfloor + 1`
+    the cycle and :math:`r = t - (c - 1)(U + D)` the step within it,
+
+    .. math::
+
+        v(t) = \eta_0 + (\eta_1 - \eta_0)\, h(r)\, s, \qquad
+        h(r) = \begin{cases} r / U & r \le U \\ (U + D - r) / D & r > U \end{cases}
+
+    with :math:`s = 1` (``"triangular"``), :math:`s = 2^{1 - c}` (``"triangular2"``:
+    the amplitude halves every cycle) or :math:`s = \gamma^t` (``"exp_range"``).
+    These are ``torch.optim.lr_scheduler.CyclicLR``'s values with ``last_epoch``
+    = :math:`t` (PyTorch steps it once per batch).
+
+    Args:
+      base_lr: :math:`\eta_0 \ge 0`.
+      max_lr: :math:`\eta_1 \ge 0`.
+      step_size_up: :math:`U > 0` steps rising.
+      step_size_down: :math:`D > 0` steps falling (default :math:`U`).
+      mode: ``"triangular"``, ``"triangular2"`` or ``"exp_range"``.
+      gamma: :math:`\gamma > 0` of ``"exp_range"``.
+
+    References:
+      Smith, *Cyclical Learning Rates for Training Neural Networks*, WACV 2017.
+    """
+    _value("base_lr", base_lr)
+    _value("max_lr", max_lr)
+    _steps("step_size_up", step_size_up)
+    if step_size_down is not None:
+        _steps("step_size_down", step_size_down)
+    _checks.check_choice("mode", mode, ("triangular", "triangular2", "exp_range"))
+    check_scalar("gamma", gamma, "positive")
+    up = step_size_up
+    down = up if step_size_down is None else step_size_down
+
+    def schedule(count):
+        t = jnp.asarray(count, jnp.asarray(0.0).dtype)
+        total = up + down
+        cycle = jnp.floor(t / total) + 1
+        r = t - (cycle - 1) * total
+        height = jnp.where(r <= up, r / up, (total - r) / down)
+        if mode == "triangular":
+            factor = 1.0
+        elif mode == "triangular2":
+            factor = 1 / (2.0 ** (cycle - 1))
+        elif isinstance(gamma, (int, float)):
+            factor = jnp.exp(t * math.log(gamma))  # log(gamma) in double precision: gamma**t to ~1e-7 in float32
+        else:
+            factor = gamma**t
+        return base_lr + (max_lr - base_lr) * height * factor
+
+    return schedule
+
+
+@hyperparameters(static=("T_mult",), elementwise=True)
+def cosine_warm_restarts_schedule(
+    init_value: jax.typing.ArrayLike,
+    T_0: jax.typing.ArrayLike,
+    T_mult: int = 1,
+    eta_min: jax.typing.ArrayLike = 0.0,
+) -> Schedule:
+    r"""Cosine annealing with warm restarts (SGDR; PyTorch's ``CosineAnnealingWarmRestarts``).
+
+    Cycle :math:`i = 0, 1, \dots` lasts :math:`T_i = T_0 T_{\text{mult}}^i` steps
+    and starts at :math:`S_i = T_0 (T_{\text{mult}}^i - 1) / (T_{\text{mult}} - 1)`
+    (:math:`i T_0` when :math:`T_{\text{mult}} = 1`); within it, at
+    :math:`T_{\text{cur}} = t - S_i`,
+
+    .. math::  v(t) = \eta_{\min} + \frac{\eta_0 - \eta_{\min}}{2}\left(1 + \cos \frac{\pi T_{\text{cur}}}{T_i}\right)
+
+    PyTorch's values with ``last_epoch`` = :math:`t` (stepped once per step,
+    or per epoch with :func:`per_epoch`).
+
+    Args:
+      init_value: :math:`\eta_0 \ge 0`, the rate at every restart.
+      T_0: :math:`T_0 > 0`, the first cycle's length.
+      T_mult: an integer :math:`\ge 1`, the growth of the cycles (structure:
+        it decides the formula).
+      eta_min: :math:`\eta_{\min} \ge 0`.
+
+    References:
+      Loshchilov & Hutter, *SGDR: Stochastic Gradient Descent with Warm
+      Restarts*, ICLR 2017.
+    """
+    _value("init_value", init_value)
+    _steps("T_0", T_0)
+    _checks.check_int("T_mult", T_mult, minimum=1)
+    _value("eta_min", eta_min)
+
+    def schedule(count):
+        t = jnp.asarray(count, jnp.asarray(0.0).dtype)
+        if T_mult == 1:
+            start = jnp.floor(t / T_0) * T_0
+            length = T_0
+        else:
+            start_of = lambda i: T_0 * (T_mult**i - 1) / (T_mult - 1)
+            i = jnp.floor(jnp.log1p(t / T_0 * (T_mult - 1)) / jnp.log(float(T_mult)))
+            # The logarithm may round across a restart: settle the cycle on exact starts.
+            i = jnp.where(t < start_of(i), i - 1, jnp.where(t >= start_of(i + 1), i + 1, i))
+            start = start_of(i)
+            length = T_0 * T_mult**i
+        return eta_min + (init_value - eta_min) * _half_cosine((start + length - t) / length)
+
+    return schedule
