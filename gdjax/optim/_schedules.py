@@ -570,7 +570,7 @@ def one_cycle_momentum_schedule(
     anneal_strategy: str = "cos",
     three_phase: bool = False,
 ) -> Schedule:
-    r"""The momentum of the 1cycle policy: down from ``max_momentum`` to ``base_momentum`` while the rate rises, then back.
+    r"""The momentum of the 1cycle policy: from ``max_momentum`` down to ``base_momentum`` and back.
 
     Same phases as :func:`one_cycle_schedule`; the momentum goes
     :math:`\mu_{\max} \to \mu_{\min} \to \mu_{\max}` (three phases:
