@@ -9,6 +9,7 @@ caller's promise, a concrete one is checked.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -263,7 +264,7 @@ def as_key(name: str, key: Any) -> jax.Array:
     if isinstance(key, (bool, np.bool_)):
         raise ValueError(f"{name} must be {expected}; got {bool(key)!r} of type bool.")
     if isinstance(key, (int, np.integer)):
-        return jax.random.key(_seed(name, int(key)))
+        return _key_of_seed(_seed(name, int(key)))
     dtype = getattr(key, "dtype", None)
     if dtype is None:
         shown = "None" if key is None else f"{key!r} of type {type(key).__name__}"
@@ -284,6 +285,12 @@ def as_key(name: str, key: Any) -> jax.Array:
             return jax.random.key(key)
         return jax.random.key(_seed(name, int(value)))
     raise ValueError(f"{name} must be {expected}; got an array of shape {shape} and dtype {dtype}.")
+
+
+@functools.lru_cache(maxsize=1024)
+def _key_of_seed(seed: int) -> jax.Array:
+    """``jax.random.key(seed)``, remembered: keys are immutable, and making one dispatches a computation."""
+    return jax.random.key(seed)
 
 
 def _seed(name: str, seed: int) -> int:

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 
 from gdjax._checks import as_key, check_int, check_params
@@ -238,10 +239,10 @@ def fit(
         while not done.finished(trainer.epochs):
             until = np.int32(min(done.epoch + chunk_epochs, trainer.epochs))
             if state is None:
-                state = start(values, params, key, train_data, validation_data, hyperparams, until)
+                state, summary = start(values, params, key, train_data, validation_data, hyperparams, until)
             else:
-                state = proceed(values, state, train_data, validation_data, hyperparams, until)
-            done = _progress_of(state)
+                state, summary = proceed(values, state, train_data, validation_data, hyperparams, until)
+            done = _Progress(*(int(x) for x in np.asarray(summary)))
             if checkpoint is not None:
                 save_checkpoint(checkpoint, state, metadata=fingerprint)
             if progress or callback is not None:
@@ -275,11 +276,13 @@ def _programs(structure: Trainer) -> tuple[Callable[..., TrainState], Callable[.
     def start(values, params, key, train_data, val_data, hyperparams, until):
         trainer = Trainer.merge(structure, values)
         state = init_state(trainer, params, key, train_data, val_data, hyperparams)
-        return run_epochs(trainer, state, train_data, val_data, hyperparams, until=until)
+        state = run_epochs(trainer, state, train_data, val_data, hyperparams, until=until)
+        return state, _summary(state)
 
     def proceed(values, state, train_data, val_data, hyperparams, until):
         trainer = Trainer.merge(structure, values)
-        return run_epochs(trainer, state, train_data, val_data, hyperparams, until=until)
+        state = run_epochs(trainer, state, train_data, val_data, hyperparams, until=until)
+        return state, _summary(state)
 
     return jax.jit(start), jax.jit(proceed, donate_argnums=(1,))
 
@@ -299,15 +302,17 @@ class _Progress(NamedTuple):
         return self.epoch >= epochs or self.stopped or self.diverged
 
 
+def _summary(state: TrainState) -> jax.Array:
+    """The numbers of :class:`_Progress` as one int32 vector: one transfer to the host, not seven."""
+    best = -1 if state.early_stopping is None else state.early_stopping.best_epoch
+    numbers = (state.epoch, state.step, state.diverged, state.diverged_step, state.stopped, state.stalled_epoch, best)
+    return jnp.stack([jnp.asarray(x, jnp.int32) for x in numbers])
+
+
 def _progress_of(state: TrainState | None) -> _Progress:
     if state is None:
         return _Progress(0, 0, False, -1, False, -1, -1)
-    best = -1 if state.early_stopping is None else state.early_stopping.best_epoch
-    numbers = jax.device_get(
-        (state.epoch, state.step, state.diverged, state.diverged_step, state.stopped, state.stalled_epoch, best)
-    )
-    epoch, step, diverged, diverged_step, stopped, stalled, best = (np.asarray(x).item() for x in numbers)
-    return _Progress(int(epoch), int(step), bool(diverged), int(diverged_step), bool(stopped), int(stalled), int(best))
+    return _Progress(*(int(x) for x in np.asarray(_summary(state))))
 
 
 def _result(trainer: Trainer, state: TrainState, steps_per_epoch: int, done: _Progress) -> FitResult:

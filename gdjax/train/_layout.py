@@ -38,12 +38,14 @@ class FlatLayout(NamedTuple):
         return jnp.concatenate([jnp.ravel(leaf) for leaf in leaves])
 
     def unravel(self, flat: jax.Array) -> Any:
-        """The tree whose leaves are consecutive slices of ``flat``."""
-        leaves, start = [], 0
-        for shape in self.shapes:
-            size = int(np.prod(shape, dtype=int))
-            leaves.append(flat[start : start + size].reshape(shape))
-            start += size
+        """The tree whose leaves are consecutive pieces of ``flat``.
+
+        One ``split`` rather than a slice per leaf: the gradient of a split is
+        one concatenation, that of slices a padded copy per leaf, summed.
+        """
+        sizes = [int(np.prod(shape, dtype=int)) for shape in self.shapes]
+        pieces = jnp.split(flat, np.cumsum(sizes)[:-1].tolist())
+        leaves = [piece.reshape(shape) for piece, shape in zip(pieces, self.shapes, strict=True)]
         return jax.tree.unflatten(self.treedef, leaves)
 
 

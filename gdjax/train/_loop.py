@@ -57,7 +57,7 @@ from gdjax.train._early_stopping import EarlyStoppingState, init_early_stopping,
 from gdjax.train._history import EpochRecord, HistoryBuffer
 from gdjax.train._layout import FlatLayout, flat_layout, state_to_flat, state_to_tree
 from gdjax.train._objective import check_scalar_output
-from gdjax.train._tree import all_finite, select
+from gdjax.train._tree import select
 
 #: Most indices drawn up front for a call's epochs; beyond, each epoch draws its own order.
 PREDRAWN_INDICES = 2**24
@@ -377,7 +377,8 @@ def _epoch(
     extra_args = _takes_extra_args(transformation)
 
     def step(inner, xs):
-        params, opt_state, count, diverged, diverged_step, all_zero = inner
+        # Only what the next step needs is carried; the epoch's bookkeeping is read off the outputs after.
+        params, opt_state, diverged = inner
         index, mask, key = xs
         batch = train_data if index is None else take(train_data, index)
 
@@ -394,27 +395,27 @@ def _epoch(
         new_params = optim.apply_updates(params, updates)
         # A non-finite gradient shows up in the updated parameters, so checking
         # the loss and the new parameters catches every divergence.
-        finite = jnp.isfinite(loss) & all_finite(new_params)
-        running = ~diverged
-        accept = finite & running
+        guard = _guard(new_params, grads)
+        finite = jnp.isfinite(loss) & jnp.isfinite(guard)
+        accept = finite & ~diverged
         params = select(accept, new_params, params)
         opt_state = select(accept, new_opt_state, opt_state)
-        diverged_step = jnp.where(running & ~finite, count, diverged_step)
-        zero = _all_zero(grads)
-        inner = (
-            params,
-            opt_state,
-            count + accept.astype(count.dtype),
-            diverged | ~finite,
-            diverged_step,
-            all_zero & zero,
-        )
-        return inner, (jnp.where(running, loss, jnp.nan), running)
+        return (params, opt_state, diverged | ~finite), (loss, guard)
 
-    inner = (carry.params, carry.opt_state, carry.step, carry.diverged, carry.diverged_step, jnp.ones((), bool))
+    inner = (carry.params, carry.opt_state, carry.diverged)
     xs = (orders.indices, orders.masks, orders.step_keys)
-    inner, (losses, ran) = jax.lax.scan(step, inner, xs, length=shape.steps)
-    params, opt_state, count, diverged, diverged_step, all_zero = inner
+    (params, opt_state, diverged), (losses, guards) = jax.lax.scan(step, inner, xs, length=shape.steps)
+    # Step i ran when no step before it (in this epoch or earlier) was non-finite.
+    finite = jnp.isfinite(losses) & jnp.isfinite(guards)
+    ran = ~carry.diverged & (jnp.cumsum(~finite) - ~finite == 0)
+    accepted = ran & finite
+    count = carry.step + jnp.sum(accepted, dtype=carry.step.dtype)
+    failed = ran & ~finite
+    diverged_step = jnp.where(
+        jnp.any(failed), carry.step + jnp.argmax(failed).astype(carry.step.dtype), carry.diverged_step
+    )
+    all_zero = jnp.all(jnp.where(accepted, guards == 0, ~ran | ~finite)) & jnp.any(accepted)
+    losses = jnp.where(ran, losses, jnp.nan)
 
     # Keras' epoch loss: the mean of the batch losses seen, weighted by real examples.
     if orders.masks is None:
@@ -470,10 +471,20 @@ def _epoch(
     )
 
 
-def _all_zero(tree: Any) -> jax.Array:
-    """Every element of every leaf is exactly zero."""
-    flags = [jnp.all(leaf == 0) for leaf in jax.tree.leaves(tree)]
-    return functools.reduce(jnp.logical_and, flags, jnp.ones((), bool))
+def _guard(new_params: Any, grads: Any) -> jax.Array:
+    """One number that says both whether a step is finite and whether its gradient was zero.
+
+    ``sum(new_params * 0 + (grads != 0))``: NaN when a new parameter is not
+    finite (``inf * 0`` and ``nan * 0`` are NaN), else the count of non-zero
+    gradient elements, 0 when the gradient vanished. One fused reduction over
+    the parameters per step, instead of one per question and leaf.
+    """
+    total = jnp.zeros((), jnp.float32)
+    for p, g in zip(jax.tree.leaves(new_params), jax.tree.leaves(grads), strict=True):
+        if jnp.issubdtype(jnp.result_type(p), jnp.inexact):
+            term = jnp.real(p) * 0 + (g != 0).astype(jnp.real(p).dtype)
+            total = total + jnp.sum(term).astype(jnp.float32)
+    return total
 
 
 def _takes_extra_args(transformation: Any) -> bool:

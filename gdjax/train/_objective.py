@@ -19,6 +19,7 @@ real examples alone for any loss that is a mean over examples.
 
 from __future__ import annotations
 
+import functools
 import inspect
 from collections.abc import Callable
 from typing import Any
@@ -34,7 +35,17 @@ def loss_takes_key(loss_fn: Callable[..., Any]) -> bool:
 
     Functions whose signature cannot be read are assumed to take
     ``(params, batch)`` only; pass ``loss_takes_key=`` explicitly to override.
+    The answer is cached per function (reading a signature is slow next to a
+    compiled training's dispatch).
     """
+    try:
+        return _loss_takes_key(loss_fn)
+    except TypeError:  # an unhashable callable
+        return _loss_takes_key.__wrapped__(loss_fn)
+
+
+@functools.lru_cache(maxsize=256)
+def _loss_takes_key(loss_fn: Callable[..., Any]) -> bool:
     try:
         signature = inspect.signature(loss_fn)
     except (TypeError, ValueError):

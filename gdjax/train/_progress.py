@@ -15,6 +15,10 @@ class ProgressBar:
     """
 
     def __init__(self, enabled: bool, total: int, initial: int = 0) -> None:
+        self._done = initial
+        self._bar = None
+        if not enabled:
+            return  # no tqdm object at all: a disabled bar costs nothing per call
         self._bar = tqdm(
             total=total,
             initial=initial,
@@ -27,10 +31,11 @@ class ProgressBar:
             mininterval=0.0,
             miniters=1,
         )
-        self._done = initial
 
     def update(self, epochs_done: int, latest: dict[str, Any]) -> None:
         """Moves to ``epochs_done`` and shows the finite entries of ``latest``."""
+        if self._bar is None:
+            return
         shown = {k: f"{float(v):.4g}" for k, v in latest.items() if v is not None and math.isfinite(float(v))}
         self._bar.set_postfix(shown, refresh=False)
         self._bar.update(epochs_done - self._done)
@@ -38,10 +43,12 @@ class ProgressBar:
 
     def note(self, text: str) -> None:
         """A short final word (early stop, divergence) shown next to the bar."""
-        self._bar.set_description_str(f"fit ({text})")
+        if self._bar is not None:
+            self._bar.set_description_str(f"fit ({text})")
 
     def close(self) -> None:
-        self._bar.close()
+        if self._bar is not None:
+            self._bar.close()
 
     def __enter__(self) -> ProgressBar:
         return self
