@@ -276,12 +276,12 @@ def _programs(structure: Trainer) -> tuple[Callable[..., TrainState], Callable[.
     def start(values, params, key, train_data, val_data, hyperparams, until):
         trainer = Trainer.merge(structure, values)
         state = init_state(trainer, params, key, train_data, val_data, hyperparams)
-        state = run_epochs(trainer, state, train_data, val_data, hyperparams, until=until)
+        state = run_epochs(trainer, state, train_data, val_data, hyperparams, until=until, skip="branch")
         return state, _summary(state)
 
     def proceed(values, state, train_data, val_data, hyperparams, until):
         trainer = Trainer.merge(structure, values)
-        state = run_epochs(trainer, state, train_data, val_data, hyperparams, until=until)
+        state = run_epochs(trainer, state, train_data, val_data, hyperparams, until=until, skip="branch")
         return state, _summary(state)
 
     return jax.jit(start), jax.jit(proceed, donate_argnums=(1,))

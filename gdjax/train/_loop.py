@@ -12,8 +12,9 @@ The layout of the program, chosen for speed:
 - **Epoch slots.** A call runs ``count`` epoch slots ``first, first + 1, ...``
   (static ``count``, ``first`` an unbatched counter): a slot runs its epoch
   when it is the training's next one (``state.epoch``), before ``until``, and
-  the training has neither stopped nor diverged; otherwise it is skipped (a
-  ``lax.cond``; under ``vmap`` a select). The slot counter never depends on a
+  the training has neither stopped nor diverged; otherwise it is skipped
+  (computed and discarded by a select, or branched around in an unbatched run,
+  see :func:`run_epochs`). The slot counter never depends on a
   training's own state, so under ``vmap`` every training sees the same epoch
   index, the same data order (when they share a key) and the very same
   mini-batch: the first layer of every training is one large matrix product.
@@ -52,6 +53,7 @@ import jax
 import jax.numpy as jnp
 
 from gdjax import optim
+from gdjax._checks import check_choice
 from gdjax.data import epoch_batches, num_batches, num_examples, take
 from gdjax.train._early_stopping import EarlyStoppingState, init_early_stopping, update_early_stopping
 from gdjax.train._history import EpochRecord, HistoryBuffer
@@ -278,14 +280,24 @@ def run_epochs(
     until: int | jax.Array | None = None,
     first: int | jax.Array = 0,
     count: int | None = None,
+    skip: str = "select",
 ) -> TrainState:
     """Runs the epoch slots ``first .. first + count - 1`` (default: every epoch) up to ``until``.
 
     See the module docs: a slot runs its epoch only when it is the training's
     next one, so calling with the slots of a chunk (``first = state.epoch``,
     ``count`` epochs) and with all slots give the same training.
+
+    ``skip`` says how a slot that does not run is skipped: ``"select"`` runs
+    the epoch anyway and keeps the old state (under ``vmap`` this keeps what
+    all trainings share, the data order and the batches, unbatched: a
+    ``lax.cond`` with a per-training predicate would be batched into a select
+    over per-training copies of them); ``"branch"`` branches around it
+    (``lax.cond``), which saves the work of a run that is not vmapped
+    (:func:`gdjax.fit`: chunks, early stops).
     """
     check_validation(trainer, train_data, val_data)
+    check_choice("skip", skip, ("select", "branch"))
     shape = epoch_shape(trainer, train_data)
     transformation = trainer.transformation(hyperparams)
     count = trainer.epochs if count is None else count
@@ -322,7 +334,10 @@ def run_epochs(
         if drawn is None:
             drawn = _draw_orders(trainer, shape, state.key, epoch)
         active = (carry.epoch == epoch) & (epoch < end) & ~carry.diverged & ~carry.stopped
-        carry = jax.lax.cond(active, lambda c: run_epoch(c, epoch, drawn), lambda c: c, carry)
+        if skip == "branch":
+            carry = jax.lax.cond(active, lambda c: run_epoch(c, epoch, drawn), lambda c: c, carry)
+        else:
+            carry = select(active, run_epoch(carry, epoch, drawn), carry)
         return carry, None
 
     carry = jax.lax.scan(slot, carry, (epochs, orders))[0]
