@@ -41,8 +41,16 @@ from gdjax._checks import as_key, check_choice, check_devices, check_finite_arra
 from gdjax.data import check_data, num_examples
 from gdjax.restarts._batched import map_batched
 from gdjax.restarts._result import RestartsResult
-from gdjax.train import History, MinimizeResult, Trainer, make_trainer
-from gdjax.train._minimize import _minimize, check_minimize_options
+from gdjax.train import (
+    History,
+    Minimizer,
+    MinimizeResult,
+    Trainer,
+    as_starting_point,
+    check_tolerances,
+    make_minimizer,
+    make_trainer,
+)
 from gdjax.train._trainer import is_transformation
 from gdjax.train._warnings import warn_diverged, warn_stalled
 
@@ -423,6 +431,7 @@ def minimize_restarts(
     hyperparams: Any = None,
     grid: Mapping[str, Any] | None = None,
     keep_trajectory: bool = False,
+    check_every: int = 10,
     chunk_size: int | None = None,
     tile_size: int | None = None,
     devices: Sequence[jax.Device] | None = None,
@@ -435,6 +444,12 @@ def minimize_restarts(
       optimizer: a gradient transformation, or ``hyperparams -> transformation``
         (required with ``grid``).
       grid: optional ``{name: values}``; every start runs at every grid point.
+      check_every: steps between checks of the stopping rules (default 10;
+        1 checks every step): a run stops at the first check where a rule
+        holds, so its ``num_steps`` is a multiple of ``check_every`` (or
+        ``max_steps``), and a run that diverges goes back to its last checked
+        point. Per-step checks under ``vmap`` cost several times the steps
+        themselves (see :mod:`gdjax.train._minimize`).
       keep_trajectory: keep every run's whole path (``max_steps + 1`` points
         each: mind the memory for many starts); otherwise ``trajectory`` and
         ``values`` are None.
@@ -445,7 +460,11 @@ def minimize_restarts(
       A :class:`gdjax.train.MinimizeResult` whose arrays have leading axes
       ``(N,)``, or ``(*grid_shape, N)`` with a grid.
     """
-    max_steps = check_minimize_options(fun, optimizer, max_steps, tol, xtol, ftol, max_norm)
+    minimizer = make_minimizer(
+        fun, optimizer, max_steps=max_steps, check_every=check_every, keep_trajectory=keep_trajectory
+    )
+    check_tolerances(tol, xtol, ftol, max_norm)
+    devices = check_devices("devices", devices)
     leaves = jax.tree_util.tree_leaves_with_path(starts)
     if not leaves:
         raise ValueError(
@@ -461,15 +480,7 @@ def minimize_restarts(
         n = np.shape(leaf)[0] if n is None else n
         if np.shape(leaf)[0] != n:
             raise ValueError(f"{name} must have {n} starting points like the others; got shape {np.shape(leaf)}.")
-        check_finite_array(name, leaf)
-    starts = jax.tree.map(
-        lambda a: (
-            jnp.asarray(a)
-            if jnp.issubdtype(jnp.asarray(a).dtype, jnp.inexact)
-            else jnp.asarray(a, jnp.result_type(float))
-        ),
-        starts,
-    )
+    starts = as_starting_point("starts", starts)
 
     shape: tuple[int, ...] = (n,)
     items: dict[str, Any] = {"x0": starts}
@@ -485,11 +496,11 @@ def minimize_restarts(
         }
         shape = grid_shape + (n,)
 
-    one = _minimize_program(fun, optimizer, max_steps, keep_trajectory)
+    values, structure = minimizer.split()
     out = map_batched(
-        one,
+        _minimize_program(structure),
         items,
-        (hyperparams, tol, xtol, ftol, max_norm),
+        (values, hyperparams, tol, xtol, ftol, max_norm),
         chunk_size=chunk_size,
         tile_size=tile_size,
         devices=devices,
@@ -498,12 +509,12 @@ def minimize_restarts(
 
 
 @functools.lru_cache(maxsize=32)
-def _minimize_program(fun: Callable[[Any], Any], optimizer: Any, max_steps: int, keep_trajectory: bool):
-    """The per-start function of one (function, optimizer, max_steps), cached so it compiles once."""
+def _minimize_program(structure: Minimizer) -> Callable[[Any, Any], MinimizeResult]:
+    """The per-start function of one minimizer structure, cached so it compiles once."""
 
     def one(item, shared):
-        shared_hyper, tol, xtol, ftol, max_norm = shared
+        values, shared_hyper, tol, xtol, ftol, max_norm = shared
         hyper = item["hyper"] if "hyper" in item else shared_hyper
-        return _minimize(fun, optimizer, max_steps, item["x0"], tol, xtol, ftol, max_norm, hyper, keep_trajectory)
+        return Minimizer.merge(structure, values).run(item["x0"], tol, xtol, ftol, max_norm, hyper)
 
     return one

@@ -25,9 +25,12 @@ from gdjax.train._minimize import (
     DIVERGED,
     MAX_STEPS,
     STATUS_NAMES,
+    Minimizer,
     MinimizeResult,
+    as_starting_point,
+    check_tolerances,
+    make_minimizer,
     minimize,
-    status_name,
 )
 from gdjax.train._plotting import plot_history, plot_step_loss, plot_trajectory
 from gdjax.train._trainer import Trainer, make_trainer
@@ -45,14 +48,18 @@ __all__ = [
     "History",
     "HistoryBuffer",
     "MinimizeResult",
+    "Minimizer",
     "StalledWarning",
     "TrainState",
     "Trainer",
     "TrainingWarning",
+    "as_starting_point",
+    "check_tolerances",
     "enable_compilation_cache",
     "fit",
     "learning_rate_from_state",
     "load_checkpoint",
+    "make_minimizer",
     "make_trainer",
     "minimize",
     "plot_history",
@@ -60,5 +67,4 @@ __all__ = [
     "plot_trajectory",
     "read_checkpoint_metadata",
     "save_checkpoint",
-    "status_name",
 ]

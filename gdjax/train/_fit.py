@@ -284,7 +284,7 @@ def _programs(structure: Trainer) -> tuple[Callable[..., TrainState], Callable[.
         state = run_epochs(trainer, state, train_data, val_data, hyperparams, until=until, skip="branch")
         return state, _summary(state)
 
-    return jax.jit(start), jax.jit(proceed, donate_argnums=(1,))
+    return jax.jit(start), jax.jit(proceed)  # no donation: a callback may keep the state it was given
 
 
 class _Progress(NamedTuple):

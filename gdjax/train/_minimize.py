@@ -12,12 +12,25 @@ For the course's 1-D and 2-D examples (``f(x) = x^2``, Rosenbrock, ...): from
   so the trajectory shows it leaving);
 - the step budget: ``t = max_steps``.
 
-The whole loop is one ``lax.while_loop`` inside ``jit``, with the trajectory
-in fixed-size buffers of ``max_steps + 1`` rows so that the function can be
+The whole loop is one program inside ``jit``, with the trajectory in
+fixed-size buffers of ``max_steps + 1`` rows so that the function can be
 ``vmap``-ed over starting points, tolerances or (through a callable
 ``optimizer``) hyperparameters. Rows after the stop repeat the final point
 and value; ``num_steps`` says how many steps were taken (rows
 ``0 .. num_steps`` are the real trajectory).
+
+Stopping is checked every ``check_every`` steps: a ``lax.while_loop`` over
+blocks of ``check_every`` plain steps (a ``lax.scan``), the stopping rules
+applied at the end of each block. With ``check_every=1`` (the default of
+:func:`minimize`) every step is checked, and the rules above hold exactly.
+With ``check_every=k`` a run stops at the first block end where a rule holds:
+``num_steps`` is a multiple of ``k`` (or ``max_steps``), a run that converged
+inside a block takes the block's remaining steps too, and a run whose block
+produced a non-finite value goes back to the point at the start of that block
+(the last checked point) and is reported diverged there. Under ``vmap`` over
+many starting points, per-step checks cost several times the steps
+themselves; blocks of ``k`` cut that cost by ``k`` (finished runs are frozen
+with a mask until every run of the batch has finished).
 """
 
 from __future__ import annotations
@@ -30,8 +43,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from gdjax import optim
 from gdjax._checks import check_finite_array, check_int, check_nonnegative, check_positive
-from gdjax.optim import apply_updates, global_norm
+from gdjax.optim import apply_updates
 from gdjax.train._trainer import is_transformation
 from gdjax.train._tree import all_finite, select
 
@@ -73,10 +87,91 @@ class MinimizeResult(NamedTuple):
         return str(names) if names.ndim == 0 else names
 
 
-def status_name(status: int | jax.Array) -> str | np.ndarray:
-    """Name(s) of status code(s): ``status_name(0) == "converged"``."""
-    names = np.asarray(STATUS_NAMES)[np.asarray(status)]
-    return str(names) if names.ndim == 0 else names
+class Minimizer(NamedTuple):
+    """The validated configuration of a minimisation, and its pure function :meth:`run`.
+
+    Build it with :func:`make_minimizer`. ``run`` is jittable and vmappable
+    over starting points, tolerances and hyperparameters.
+    """
+
+    fun: Callable[[Any], jax.Array]
+    optimizer: Any
+    max_steps: int
+    check_every: int
+    keep_trajectory: bool
+
+    def run(
+        self,
+        x0: Any,
+        tol: Any = 1e-6,
+        xtol: Any = None,
+        ftol: Any = None,
+        max_norm: Any = None,
+        hyperparams: Any = None,
+    ) -> MinimizeResult:
+        """The minimisation from ``x0`` (see :func:`minimize` for the arguments)."""
+        return _minimize(self, x0, tol, xtol, ftol, max_norm, hyperparams)
+
+    def transformation(self, hyperparams: Any = None) -> Any:
+        return self.optimizer if is_transformation(self.optimizer) else self.optimizer(hyperparams)
+
+    def split(self) -> tuple[Any, Minimizer]:
+        """``(values, structure)``: the optimizer's hyperparameter values apart (see :meth:`Trainer.split`)."""
+        values, structure = optim.split(self.optimizer)
+        return values, self._replace(optimizer=structure)
+
+    @staticmethod
+    def merge(structure: Minimizer, values: Any) -> Minimizer:
+        return structure._replace(optimizer=optim.merge(structure.optimizer, values))
+
+
+def make_minimizer(
+    fun: Callable[[Any], jax.Array],
+    optimizer: Any,
+    *,
+    max_steps: int = 1000,
+    check_every: int = 1,
+    keep_trajectory: bool = True,
+) -> Minimizer:
+    """The validated configuration of a minimisation (see :func:`minimize` and the module docs).
+
+    Args:
+      check_every: steps between checks of the stopping rules (``>= 1``).
+      keep_trajectory: keep the whole path (``max_steps + 1`` rows) in the result.
+    """
+    if not callable(fun):
+        raise ValueError(f"fun must be callable fun(x) -> scalar; got {fun!r}.")
+    if not (is_transformation(optimizer) or callable(optimizer)):
+        raise ValueError(
+            "optimizer must be a gradient transformation (with init and update) or a callable "
+            f"hyperparams -> gradient transformation; got {optimizer!r}."
+        )
+    max_steps = check_int("max_steps", max_steps, minimum=1)
+    check_every = min(check_int("check_every", check_every, minimum=1), max_steps)
+    if not isinstance(keep_trajectory, bool):
+        raise ValueError(f"keep_trajectory must be a bool; got {keep_trajectory!r}.")
+    return Minimizer(fun, optimizer, max_steps, check_every, keep_trajectory)
+
+
+def check_tolerances(tol: Any, xtol: Any, ftol: Any, max_norm: Any) -> None:
+    """Validates the stopping tolerances of a minimisation (concrete values only)."""
+    check_nonnegative("tol", tol)
+    if xtol is not None:
+        check_nonnegative("xtol", xtol)
+    if ftol is not None:
+        check_nonnegative("ftol", ftol)
+    if max_norm is not None:
+        check_positive("max_norm", max_norm)
+
+
+def as_starting_point(name: str, x0: Any) -> Any:
+    """A starting point checked (finite, at least one array) with integer leaves made floating."""
+    leaves = jax.tree_util.tree_leaves_with_path(x0)
+    if not leaves:
+        raise ValueError(f"{name} must be a number, an array or a pytree of arrays; got no arrays.")
+    for path, leaf in leaves:
+        check_finite_array(f"{name}{jax.tree_util.keystr(path)}", leaf)
+    return jax.tree.map(_as_float, x0)
 
 
 def minimize(
@@ -90,12 +185,13 @@ def minimize(
     ftol: float | None = None,
     max_norm: float | None = None,
     hyperparams: Any = None,
+    check_every: int = 1,
 ) -> MinimizeResult:
     """Minimises ``fun`` from ``x0`` with a gradient transformation; compiled and vmappable.
 
     Example (gradient descent on ``f(x) = x^2`` from 3, ``x_t = 3 * 0.8^t``)::
 
-        result = gdjax.minimize(lambda x: x**2, 3.0, optax.sgd(0.1), max_steps=100)
+        result = gdjax.minimize(lambda x: x**2, 3.0, gdjax.optim.sgd(0.1), max_steps=100)
         result.reason, result.num_steps, result.trajectory[: result.num_steps + 1]
 
     Args:
@@ -110,42 +206,23 @@ def minimize(
       ftol: converged when a step changes ``f`` by at most ``ftol`` (None: off).
       max_norm: diverged when ``||x|| > max_norm`` (None: only non-finite values).
       hyperparams: passed to a callable ``optimizer``; may be traced.
+      check_every: steps between checks of the stopping rules; 1 (the
+        default) checks every step (see the module docs).
 
     Returns:
       A :class:`MinimizeResult`.
 
-    The compiled program is cached per ``(fun, optimizer, max_steps)``: pass
-    the same function and optimizer objects (not a fresh ``lambda`` each call)
-    to reuse it for new starting points, tolerances and hyperparameters.
+    The compiled program is cached per structure: the function, the
+    optimizer's structure (a gdjax optimizer's hyperparameter values are
+    runtime inputs: ``sgd(0.2)`` after ``sgd(0.1)`` does not recompile) and
+    ``max_steps``. Pass the same function object (not a fresh ``lambda``) to
+    reuse it.
     """
-    max_steps = check_minimize_options(fun, optimizer, max_steps, tol, xtol, ftol, max_norm)
-    leaves = jax.tree_util.tree_leaves_with_path(x0)
-    if not leaves:
-        raise ValueError("x0 must be a number, an array or a pytree of arrays; got no arrays.")
-    for path, leaf in leaves:
-        check_finite_array(f"x0{jax.tree_util.keystr(path)}", leaf)
-    x0 = jax.tree.map(_as_float, x0)
-    return _jitted(fun, optimizer, max_steps)(x0, tol, xtol, ftol, max_norm, hyperparams)
-
-
-def check_minimize_options(fun, optimizer, max_steps, tol, xtol, ftol, max_norm) -> int:
-    """Validates the static options of a minimisation; returns ``max_steps`` as an int."""
-    if not callable(fun):
-        raise ValueError(f"fun must be callable fun(x) -> scalar; got {fun!r}.")
-    if not (is_transformation(optimizer) or callable(optimizer)):
-        raise ValueError(
-            "optimizer must be a gradient transformation (with init and update) or a callable "
-            f"hyperparams -> gradient transformation; got {optimizer!r}."
-        )
-    max_steps = check_int("max_steps", max_steps, minimum=1)
-    check_nonnegative("tol", tol)
-    if xtol is not None:
-        check_nonnegative("xtol", xtol)
-    if ftol is not None:
-        check_nonnegative("ftol", ftol)
-    if max_norm is not None:
-        check_positive("max_norm", max_norm)
-    return max_steps
+    minimizer = make_minimizer(fun, optimizer, max_steps=max_steps, check_every=check_every)
+    check_tolerances(tol, xtol, ftol, max_norm)
+    x0 = as_starting_point("x0", x0)
+    values, structure = minimizer.split()
+    return _jitted(structure)(values, x0, tol, xtol, ftol, max_norm, hyperparams)
 
 
 def _as_float(leaf: Any) -> jax.Array:
@@ -153,24 +230,44 @@ def _as_float(leaf: Any) -> jax.Array:
     return leaf if jnp.issubdtype(leaf.dtype, jnp.inexact) else leaf.astype(jnp.result_type(float))
 
 
+def _run_merged(structure, values, x0, tol, xtol, ftol, max_norm, hyperparams):
+    return Minimizer.merge(structure, values).run(x0, tol, xtol, ftol, max_norm, hyperparams)
+
+
 @functools.lru_cache(maxsize=64)
-def _jitted_cached(fun: Any, optimizer: Any, max_steps: int) -> Callable[..., MinimizeResult]:
-    return jax.jit(functools.partial(_minimize, fun, optimizer, max_steps))
+def _jitted_cached(structure: Minimizer) -> Callable[..., MinimizeResult]:
+    return jax.jit(functools.partial(_run_merged, structure))
 
 
-def _jitted(fun: Any, optimizer: Any, max_steps: int) -> Callable[..., MinimizeResult]:
-    """One compiled program per (function, optimizer, max_steps); new points or tolerances reuse it."""
+def _jitted(structure: Minimizer) -> Callable[..., MinimizeResult]:
+    """One compiled program per structure; new points, tolerances and hyperparameter values reuse it."""
     try:
-        return _jitted_cached(fun, optimizer, max_steps)
+        return _jitted_cached(structure)
     except TypeError:  # unhashable callables get a fresh jit
-        return jax.jit(functools.partial(_minimize, fun, optimizer, max_steps))
+        return jax.jit(functools.partial(_run_merged, structure))
 
 
-def _minimize(
-    fun, optimizer, max_steps, x0, tol, xtol, ftol, max_norm, hyperparams, record: bool = True
-) -> MinimizeResult:
-    """The compiled minimisation; ``record=False`` keeps no trajectory (``trajectory``/``values`` None)."""
-    transformation = optimizer if is_transformation(optimizer) else optimizer(hyperparams)
+def _norm(tree: Any) -> jax.Array:
+    """The Euclidean norm over all leaves, scaled by the largest entry so that tiny vectors do not underflow.
+
+    ``m * sqrt(sum (x / m)^2)`` with ``m = max |x|`` (0 for a zero vector):
+    the plain ``sqrt(sum x^2)`` of a gradient of 1e-20 squares to 0 in
+    float32, which a convergence test ``||g|| <= 0`` would take for a zero.
+    """
+    leaves = [jnp.abs(leaf) for leaf in jax.tree.leaves(tree)]
+    if not leaves:
+        return jnp.zeros(())
+    m = functools.reduce(jnp.maximum, [jnp.max(leaf) for leaf in leaves])
+    scale = jnp.where(m > 0, m, 1)
+    total = sum(jnp.sum(jnp.square(leaf / scale)) for leaf in leaves)
+    return jnp.where(m > 0, m * jnp.sqrt(total), 0).astype(jnp.result_type(m))
+
+
+def _minimize(minimizer: Minimizer, x0, tol, xtol, ftol, max_norm, hyperparams) -> MinimizeResult:
+    """The minimisation: blocks of plain steps in a while loop, the stopping rules between blocks."""
+    fun, max_steps, k = minimizer.fun, minimizer.max_steps, minimizer.check_every
+    transformation = minimizer.transformation(hyperparams)
+    record = minimizer.keep_trajectory
 
     shape = jax.eval_shape(fun, x0).shape
     if shape != ():
@@ -184,41 +281,50 @@ def _minimize(
         trajectory = jax.tree.map(lambda a: jnp.zeros((rows,) + a.shape, a.dtype).at[0].set(a), x0)
         values = jnp.zeros((rows,), value0.dtype).at[0].set(value0)
     finite0 = jnp.isfinite(value0) & all_finite(grad0)
-    status0 = jnp.where(~finite0, DIVERGED, jnp.where(global_norm(grad0) <= tol, CONVERGED, _RUNNING)).astype(jnp.int32)
+    status0 = jnp.where(~finite0, DIVERGED, jnp.where(_norm(grad0) <= tol, CONVERGED, _RUNNING)).astype(jnp.int32)
 
-    def running(carry):
-        return carry[-1] == _RUNNING
-
-    def step(carry):
-        count, x, value, grad, opt_state, trajectory, values, _ = carry
-        updates, new_opt_state = transformation.update(grad, opt_state, x)
+    def plain_step(inner, t):
+        """One unchecked step (``t``: the 0-based index of the step, for the trajectory)."""
+        x, value, grad, opt_state, trajectory, values, _, _ = inner
+        updates, opt_state = transformation.update(grad, opt_state, x)
         new_x = apply_updates(x, updates)
         new_value, new_grad = value_and_grad(new_x)
+        if record:
+            trajectory = jax.tree.map(lambda buf, a: buf.at[t + 1].set(a), trajectory, new_x)
+            values = values.at[t + 1].set(new_value)
+        return (new_x, new_value, new_grad, opt_state, trajectory, values, x, value), None
+
+    def block(carry, length):
+        """``length`` steps from ``carry``, then the stopping rules (an unchanged carry once stopped)."""
+        count, t, x, value, grad, opt_state, trajectory, values, status = carry
+        inner = (x, value, grad, opt_state, trajectory, values, x, value)
+        inner, _ = jax.lax.scan(plain_step, inner, t + jnp.arange(length, dtype=jnp.int32))
+        new_x, new_value, new_grad, new_opt_state, trajectory, values, last_x, last_value = inner
         finite = jnp.isfinite(new_value) & all_finite(new_grad) & all_finite(new_x)
-        converged = global_norm(new_grad) <= tol
+        converged = _norm(new_grad) <= tol
         if xtol is not None:
-            converged |= global_norm(jax.tree.map(jnp.subtract, new_x, x)) <= xtol
+            converged |= _norm(jax.tree.map(jnp.subtract, new_x, last_x)) <= xtol
         if ftol is not None:
-            converged |= jnp.abs(new_value - value) <= ftol
-        escaped = jnp.zeros((), bool) if max_norm is None else global_norm(new_x) > max_norm
-        new_count = count + 1
-        status = jnp.where(
+            converged |= jnp.abs(new_value - last_value) <= ftol
+        escaped = jnp.zeros((), bool) if max_norm is None else _norm(new_x) > max_norm
+        new_count = count + length
+        running = status == _RUNNING
+        new_status = jnp.where(
             ~finite | escaped,
             DIVERGED,
             jnp.where(converged, CONVERGED, jnp.where(new_count >= max_steps, MAX_STEPS, _RUNNING)),
         ).astype(jnp.int32)
-        # Written unconditionally: a rejected (non-finite) step's row lies past
-        # ``count`` and is overwritten by the padding at the end.
-        if record:
-            trajectory = jax.tree.map(lambda buf, a: buf.at[new_count].set(a), trajectory, new_x)
-            values = values.at[new_count].set(new_value)
+        status = jnp.where(running, new_status, status)
+        accept = running & finite
+        # A non-finite block goes back to its start, the last checked point.
         x, value, grad, opt_state = select(
-            finite, (new_x, new_value, new_grad, new_opt_state), (x, value, grad, opt_state)
+            accept, (new_x, new_value, new_grad, new_opt_state), (x, value, grad, opt_state)
         )
-        count = jnp.where(finite, new_count, count)
-        return count, x, value, grad, opt_state, trajectory, values, status
+        count = jnp.where(accept, new_count, count)
+        return (count, t + length, x, value, grad, opt_state, trajectory, values, status)
 
     carry = (
+        jnp.zeros((), jnp.int32),
         jnp.zeros((), jnp.int32),
         x0,
         value0,
@@ -228,7 +334,11 @@ def _minimize(
         values,
         status0,
     )
-    count, x, value, grad, _, trajectory, values, status = jax.lax.while_loop(running, step, carry)
+    full, rest = divmod(max_steps, k)
+    carry = jax.lax.while_loop(lambda c: (c[-1] == _RUNNING) & (c[1] < full * k), lambda c: block(c, k), carry)
+    if rest:
+        carry = jax.lax.cond(carry[-1] == _RUNNING, lambda c: block(c, rest), lambda c: c, carry)
+    count, _, x, value, grad, _, trajectory, values, status = carry
 
     if record:
         valid = jnp.arange(rows) <= count
@@ -239,7 +349,7 @@ def _minimize(
     return MinimizeResult(
         x=x,
         value=value,
-        grad_norm=global_norm(grad),
+        grad_norm=_norm(grad),
         num_steps=count,
         status=status,
         trajectory=trajectory,

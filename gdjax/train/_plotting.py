@@ -16,7 +16,7 @@ import jax
 import numpy as np
 
 from gdjax.train._history import History
-from gdjax.train._minimize import MinimizeResult, status_name
+from gdjax.train._minimize import MinimizeResult
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -149,7 +149,7 @@ def plot_trajectory(
       path: if given, the figure is also saved there.
     """
     points = np.asarray(result.trajectory)[: int(result.num_steps) + 1]
-    title = title or f"{status_name(result.status)} after {int(result.num_steps)} steps"
+    title = title or f"{result.reason} after {int(result.num_steps)} steps"
     figure = _figure(figsize=(5, 4))
     ax = figure.subplots()
     flat = points.reshape(points.shape[0], -1)

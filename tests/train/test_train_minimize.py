@@ -14,7 +14,7 @@ import optax
 import pytest
 
 import gdjax.optim as optim
-from gdjax.train import CONVERGED, DIVERGED, MAX_STEPS, STATUS_NAMES, minimize, status_name
+from gdjax.train import CONVERGED, DIVERGED, MAX_STEPS, STATUS_NAMES, minimize
 
 SGD = optax.sgd(0.1)
 
@@ -155,8 +155,10 @@ def test_integer_starting_points_become_floats_and_dtypes_are_kept():
 
 
 def test_status_names():
-    assert STATUS_NAMES[CONVERGED] == status_name(0) == "converged"
-    assert list(status_name(np.array([2, 1]))) == ["diverged", "max_steps"]
+    assert STATUS_NAMES[CONVERGED] == "converged" and STATUS_NAMES[DIVERGED] == "diverged"
+    result = minimize(lambda x: x**2, 3.0, optim.sgd(0.1), max_steps=5)
+    batch = result._replace(status=np.array([DIVERGED, MAX_STEPS]))
+    assert result.reason == "max_steps" and list(batch.reason) == ["diverged", "max_steps"]
 
 
 @pytest.mark.parametrize(
