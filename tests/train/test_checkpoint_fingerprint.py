@@ -1,6 +1,5 @@
 """A checkpoint resumes only the training that wrote it: every setting that decides the run is compared."""
 
-import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
