@@ -8,7 +8,8 @@ each partial derivative is estimated by the central difference
 whose error is ``O(ε^2)`` (truncation) plus ``O(δ|f|/ε)`` (round-off, ``δ``
 the float64 precision). ``ε = 1e-5`` balances the two at about 1e-11 for
 functions of order one, so a relative error above ~1e-6 means the analytic
-gradient is wrong (or ``f`` has a kink within ``ε`` of the point). Everything is evaluated in float64 whatever the dtype of the inputs.
+gradient is wrong (or ``f`` has a kink within ``ε`` of the point). Everything is
+evaluated in float64 whatever the dtype of the inputs.
 """
 
 from __future__ import annotations

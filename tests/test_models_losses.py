@@ -52,17 +52,21 @@ MULTICLASS_MODELS = {
 }
 CASES = (
     [
-        (f"{m}-{l}", REGRESSORS[m], lambda mm, p, x, y, f=f: f(mm.apply(p, x), y), Y_REAL)
+        (f"{m}-{name}", REGRESSORS[m], lambda mm, p, x, y, f=f: f(mm.apply(p, x), y), Y_REAL)
         for m in REGRESSORS
-        for l, f in REGRESSION_LOSSES.items()
+        for name, f in REGRESSION_LOSSES.items()
     ]
     + [
-        (f"{m}-{l}", BINARY_MODELS[m], f, Y_BINARY)
+        (f"{m}-{name}", BINARY_MODELS[m], f, Y_BINARY)
         for m in BINARY_MODELS
-        for l, f in BINARY_LOSSES.items()
-        if not (m == "perceptron" and l in ("bce", "mse"))
+        for name, f in BINARY_LOSSES.items()
+        if not (m == "perceptron" and name in ("bce", "mse"))
     ]  # the step output has no gradient
-    + [(f"{m}-{l}", MULTICLASS_MODELS[m], f, Y_CLASS) for m in MULTICLASS_MODELS for l, f in MULTICLASS_LOSSES.items()]
+    + [
+        (f"{m}-{name}", MULTICLASS_MODELS[m], f, Y_CLASS)
+        for m in MULTICLASS_MODELS
+        for name, f in MULTICLASS_LOSSES.items()
+    ]
 )
 
 

@@ -23,12 +23,13 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 import numpy as np
+from matplotlib.colors import LogNorm
 
 import gdjax
 import gdjax.optim as optim
+from gdjax.functions import FUNCTIONS
 from gdjax.optim import GradientTransformation
 from gdjax.restarts import minimize_restarts, success_rate
-from gdjax.studies._functions import FUNCTIONS
 from gdjax.studies._heart_common import heart_task
 from gdjax.studies._registry import STUDIES
 from gdjax.studies._study import Findings, Study, StudyContext
@@ -256,7 +257,7 @@ def heart(ctx: StudyContext, epochs: int, num_restarts: int):
 
 
 def run(ctx: StudyContext) -> Findings:
-    from gdjax.studies import _plots
+    from gdjax import plot as _plots
 
     table = quadratic_table()
     n_grid = ctx.size(32, 64)
@@ -374,7 +375,7 @@ def run(ctx: StudyContext) -> Findings:
     fig, axes = _plots.figure(1, 1, width=6.0, height=4.6)
     ax = axes[0, 0]
     shown = np.where(iters <= HEATMAP_MAX_ITERS, iters, np.nan).astype(float)
-    mesh = ax.pcolormesh(alphas, betas_grid, shown, norm=_plots.LogNorm(), cmap="viridis_r", shading="nearest")
+    mesh = ax.pcolormesh(alphas, betas_grid, shown, norm=LogNorm(), cmap="viridis_r", shading="nearest")
     ax.set_facecolor("0.85")
     bar = fig.colorbar(mesh, ax=ax)
     bar.set_label("iterations to shrink the error by 1e-6 (grey: not within %d)" % HEATMAP_MAX_ITERS)

@@ -16,7 +16,7 @@ import jax.numpy as jnp
 import numpy as np
 
 import gdjax.optim as optim
-from gdjax.studies._functions import FUNCTIONS
+from gdjax.functions import FUNCTIONS
 from gdjax.studies._registry import STUDIES
 from gdjax.studies._study import Findings, Study, StudyContext
 
@@ -113,7 +113,7 @@ def _cell(o: dict) -> str:
 
 
 def run(ctx: StudyContext) -> Findings:
-    from gdjax.studies import _plots
+    from gdjax import plot as _plots
 
     steps = ctx.size(1500, 5000)
     paths = race(steps)

@@ -16,8 +16,8 @@ import numpy as np
 
 import gdjax
 import gdjax.optim as optim
+from gdjax.functions import FUNCTIONS
 from gdjax.restarts import best_of_k_table, minimize_restarts, success_rate, summarize_values
-from gdjax.studies._functions import FUNCTIONS
 from gdjax.studies._heart_common import heart_task, spread
 from gdjax.studies._registry import STUDIES
 from gdjax.studies._study import Findings, Study, StudyContext
@@ -127,7 +127,7 @@ def _k_needed(p: float, target: float = 0.99) -> int | None:
 
 
 def run(ctx: StudyContext) -> Findings:
-    from gdjax.studies import _plots
+    from gdjax import plot as _plots
 
     n = ctx.size(256, 4096)
     max_steps = ctx.size(1000, 3000)

@@ -10,8 +10,7 @@
   hyperparameters, and shard.
 - :func:`minimize` runs an optimizer on a plain function of a few variables
   and returns its whole trajectory and why it stopped.
-- :func:`plot_history`, :func:`plot_step_loss`, :func:`plot_trajectory` draw
-  learning curves and optimisation paths; :func:`save_checkpoint` and
+- :func:`save_checkpoint` and
   :func:`load_checkpoint` store pytrees without pickle.
 """
 
@@ -32,7 +31,6 @@ from gdjax.train._minimize import (
     make_minimizer,
     minimize,
 )
-from gdjax.train._plotting import plot_history, plot_step_loss, plot_trajectory
 from gdjax.train._trainer import Trainer, make_trainer
 from gdjax.train._warnings import DivergenceWarning, StalledWarning, TrainingWarning
 
@@ -62,9 +60,6 @@ __all__ = [
     "make_minimizer",
     "make_trainer",
     "minimize",
-    "plot_history",
-    "plot_step_loss",
-    "plot_trajectory",
     "read_checkpoint_metadata",
     "save_checkpoint",
 ]

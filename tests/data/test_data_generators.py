@@ -26,7 +26,12 @@ N, BIG = 300, 3000
 # name, generator with its data-shape arguments bound, expected x shape, y dtype
 GENERATORS = [
     ("admissions", functools.partial(admissions, num_examples=N), (N, 2), jnp.float32),
-    ("linear_regression", functools.partial(linear_regression, num_examples=N, weights=[1.0, -2.0, 0.5]), (N, 3), jnp.float32),
+    (
+        "linear_regression",
+        functools.partial(linear_regression, num_examples=N, weights=[1.0, -2.0, 0.5]),
+        (N, 3),
+        jnp.float32,
+    ),
     ("two_moons", functools.partial(two_moons, num_examples=N), (N, 2), jnp.float32),
     ("circles", functools.partial(circles, num_examples=N), (N, 2), jnp.float32),
     ("spirals", functools.partial(spirals, num_examples=N, num_classes=3), (N, 2), jnp.int32),

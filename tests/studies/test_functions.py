@@ -5,7 +5,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from gdjax.studies._functions import FUNCTIONS, get_function, grid_values
+from gdjax.functions import FUNCTIONS, get_function, grid_values
 
 NAMES = list(FUNCTIONS)
 

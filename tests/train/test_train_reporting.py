@@ -6,15 +6,13 @@ import optax
 import pytest
 
 import gdjax.optim as optim
+from gdjax.plot import plot_history, plot_step_loss, plot_trajectory
 from gdjax.train import (
     EarlyStopping,
     History,
     fit,
     learning_rate_from_state,
     minimize,
-    plot_history,
-    plot_step_loss,
-    plot_trajectory,
 )
 
 RNG = np.random.default_rng(3)
