@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import re
@@ -9,6 +10,8 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Any
+
+import numpy as np
 
 
 def atomic_write(path: str | os.PathLike, write: Callable[[IO[bytes]], Any]) -> Path:
@@ -80,9 +83,14 @@ def atomic_write_json(path: str | os.PathLike, data: Any) -> Path:
 
 
 def to_json(value: Any) -> Any:
-    """Converts NumPy/JAX scalars and arrays to plain JSON values; non-finite floats become ``None``."""
-    import numpy as np
+    """Converts NumPy/JAX scalars and arrays to plain JSON values; non-finite floats become ``None``.
 
+    NamedTuples and dataclasses become objects with their field names.
+    """
+    if isinstance(value, tuple) and hasattr(value, "_asdict"):  # a NamedTuple: its fields by name
+        return {str(k): to_json(v) for k, v in value._asdict().items()}
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: to_json(getattr(value, f.name)) for f in dataclasses.fields(value)}
     if isinstance(value, dict):
         return {str(k): to_json(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):

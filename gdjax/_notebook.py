@@ -10,7 +10,6 @@ tiles and nothing is padded when the work divides evenly.
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -121,25 +120,18 @@ def uniform_starts(key: Any, num: int, bounds: Sequence[float]) -> np.ndarray:
 def run_studies(names: Sequence[str], out: str | Path, *, quick: bool, seed: int = 0) -> list[dict[str, Any]]:
     """Runs the named ``gdjax`` studies into ``out`` and shows each section with its figures.
 
-    A study whose module is not written yet is reported and skipped; a study
-    that fails is reported with its error (``gdjax.studies.run_study``
-    records it). Returns the summary of each study that ran.
+    A name that is no study is reported and skipped; a study that fails is
+    reported with its error (``gdjax.studies.run_study`` records it).
+    Returns the summary of each study that ran.
     """
-    from gdjax.studies import STUDIES, run_study
+    from gdjax.studies import get_study, run_study, study_names
 
     records = []
     for name in names:
-        if name not in STUDIES:
-            print(f"[{name}] is not a study; choose from: {', '.join(STUDIES)}")
+        if name not in study_names():
+            print(f"[{name}] is not a study; choose from: {', '.join(study_names())}")
             continue
-        module = STUDIES[name][0]
-        try:
-            study = importlib.import_module(module).STUDY
-        except ModuleNotFoundError as error:
-            if error.name != module:
-                raise
-            print(f"[{name}] skipped: {module} is not in this version of gdjax yet.")
-            continue
+        study = get_study(name)
         print(f"[{name}] running ({'quick' if quick else 'full'}, seed {seed}) -> {Path(out) / name}", flush=True)
         record = run_study(study, Path(out), quick=quick, seed=seed)
         if record["status"] == "failed":

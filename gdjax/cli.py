@@ -20,16 +20,16 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from gdjax.studies import HEADLINE, get_study, run_study, study_names, write_report
-from gdjax.studies._registry import STUDIES
 
 DEFAULT_OUT = "out"
 
 
 def _list(args: argparse.Namespace) -> int:
-    width = max((len(n) for n in STUDIES), default=0)
-    for name, (_, question) in STUDIES.items():
+    names = study_names()
+    width = max((len(n) for n in names), default=0)
+    for name in names:
         mark = "*" if name in HEADLINE else " "
-        print(f"{mark} {name:<{width}}  {question}")
+        print(f"{mark} {name:<{width}}  {get_study(name).question}")
     print("\n* headline studies (`gdjax run headline`)")
     return 0
 
@@ -39,8 +39,8 @@ def _expand(parser: argparse.ArgumentParser, names: Sequence[str]) -> list[str]:
     for name in names:
         group = study_names() if name == "all" else list(HEADLINE) if name == "headline" else [name]
         for study in group:
-            if study not in STUDIES:
-                choices = ["all", "headline", *STUDIES]
+            if study not in study_names():
+                choices = ["all", "headline", *study_names()]
                 close = difflib.get_close_matches(study, choices, n=1)
                 hint = f"did you mean {close[0]!r}? " if close else ""
                 parser.error(f"unknown study {study!r}; {hint}choose from: {', '.join(choices)}")
@@ -86,6 +86,8 @@ def _run(args: argparse.Namespace) -> int:
             print(f"[{name}] FAILED after {seconds:.1f} s: {record['error']}", flush=True)
             continue
         print(f"[{name}] done in {seconds:.1f} s", flush=True)
+        for expected in record.get("expected", []):
+            print(f"[{name}]   expected: {expected}", flush=True)
         for failure in record.get("failures", []):
             print(f"[{name}]   diverged/failed: {failure}", flush=True)
     if failed:
@@ -200,7 +202,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def study_script(name: str, argv: Sequence[str] | None = None) -> int:
     """Entry point of ``experiments/NAME.py``: the same code as ``gdjax run NAME``."""
-    parser = argparse.ArgumentParser(prog=f"experiments/{name}.py", description=STUDIES[name][1])
+    parser = argparse.ArgumentParser(prog=f"experiments/{name}.py", description=get_study(name).question)
     _add_run_options(parser)
     args = parser.parse_args(argv)
     args.studies, args.parser = [name], parser

@@ -3,15 +3,18 @@
 import json
 import sys
 import types
+from typing import NamedTuple
 
 import matplotlib
 
 matplotlib.use("Agg")
+import matplotlib.figure
 import matplotlib.pyplot as plt
+import numpy as np
 import pytest
 
 from gdjax import cli
-from gdjax.studies import Findings, Study, _registry, run_study, write_report
+from gdjax.studies import Findings, Study, Text, _registry, run_study, write_report
 
 
 def _toy_run(ctx):
@@ -37,26 +40,21 @@ def _broken_run(ctx):
     raise RuntimeError("boom")
 
 
-TOY = Study("toy", "A toy study", "Does the line fall?", _toy_run)
-BROKEN = Study("broken", "A broken study", "Does it crash?", _broken_run)
+TOY = Study("toy", "A toy study", "Does the line fall?", run=_toy_run)
+BROKEN = Study("broken", "A broken study", "Does it crash?", run=_broken_run)
 
 
 @pytest.fixture
 def registry(monkeypatch):
-    module = types.ModuleType("gdjax_toy_studies")
+    module = types.ModuleType("gdjax_toy_studies.toy")
     module.STUDY = TOY
-    broken = types.ModuleType("gdjax_broken_study")
+    broken = types.ModuleType("gdjax_toy_studies.broken")
     broken.STUDY = BROKEN
-    monkeypatch.setitem(sys.modules, "gdjax_toy_studies", module)
-    monkeypatch.setitem(sys.modules, "gdjax_broken_study", broken)
-    monkeypatch.setattr(
-        _registry,
-        "STUDIES",
-        {"toy": ("gdjax_toy_studies", "Does the line fall?"), "broken": ("gdjax_broken_study", "Does it crash?")},
-    )
-    monkeypatch.setattr(cli, "STUDIES", _registry.STUDIES)
+    monkeypatch.setitem(sys.modules, "gdjax_toy_studies.toy", module)
+    monkeypatch.setitem(sys.modules, "gdjax_toy_studies.broken", broken)
+    monkeypatch.setattr(_registry, "MODULES", ("gdjax_toy_studies.toy", "gdjax_toy_studies.broken"))
     monkeypatch.setattr(cli, "HEADLINE", ("toy",))
-    return _registry.STUDIES
+    return _registry.MODULES
 
 
 def test_run_study_writes_summary_section_and_figures(tmp_path):
@@ -103,3 +101,45 @@ def test_command_line(registry, tmp_path, capsys):
         cli.main(["run", "nope", "--out", str(tmp_path)])
     assert "unknown study 'nope'; choose from: all, headline, toy, broken" in capsys.readouterr().err
     assert cli.study_script("toy", ["--quick", "--out", str(tmp_path), "--no-progress"]) == 0
+
+
+class _LineResults(NamedTuple):
+    slope: float
+    losses: np.ndarray
+    diverged_rate: float
+
+
+def _line_compute(ctx):
+    return _LineResults(slope=-2.0, losses=np.array([3.0, 1.0, np.nan]), diverged_rate=3.5)
+
+
+def _line_figures(results, out):
+    fig = matplotlib.figure.Figure()
+    fig.subplots().plot(results.losses)
+    out.save_figure(fig, "losses.png", "the loss falls")
+
+
+def _line_text(results):
+    return Text(
+        method="A line fitted by gradient descent.",
+        findings=f"The slope is {results.slope:g}.",
+        expected=[f"rate {results.diverged_rate} > 2/L diverges"],
+    )
+
+
+THREE_PART = Study(
+    "line", "A three-part study", "Is the slope -2?", compute=_line_compute, figures=_line_figures, text=_line_text
+)
+
+
+def test_a_study_in_three_parts_writes_its_results_text_and_figures(tmp_path):
+    record = run_study(THREE_PART, tmp_path, quick=True, seed=1)
+    folder = tmp_path / "line"
+    summary = json.loads((folder / "summary.json").read_text())
+    assert summary["slope"] == -2.0 and summary["losses"] == [3.0, 1.0, None]  # the NamedTuple's fields by name
+    assert summary["expected"] == ["rate 3.5 > 2/L diverges"] and summary["status"] == "ok"
+    section = (folder / "section.md").read_text()
+    assert "The slope is -2." in section and "![the loss falls](losses.png)" in section
+    assert "**Expected failures** (part of the lesson)." in section and "- rate 3.5 > 2/L diverges" in section
+    assert "Failed or diverged" not in section
+    assert record["slope"] == -2.0

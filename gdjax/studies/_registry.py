@@ -1,63 +1,52 @@
-"""The registry of studies: name -> module, imported only when run.
+"""The registry of studies: the modules, in report order, imported only when needed.
 
-Each study module defines ``STUDY`` (a :class:`gdjax.studies.Study`); the
-script ``experiments/NAME.py`` runs the same module.
+Each module ``gdjax.studies.NAME`` defines ``STUDY`` (a :class:`gdjax.studies.Study`),
+which owns its name, title and question; the script ``experiments/NAME.py`` runs
+the same module.
 """
 
 from __future__ import annotations
 
+import difflib
 import importlib
 
 from gdjax.studies._study import Study
 
-# name -> (module, one-line question), in report order.
-STUDIES: dict[str, tuple[str, str]] = {
-    "restarts": (
-        "gdjax.studies.restarts",
-        "How often does one random start find the global minimum, and how many starts do we need?",
-    ),
-    "momentum": (
-        "gdjax.studies.momentum",
-        "How much faster is momentum on ill-conditioned problems, and does it escape local minima?",
-    ),
-    "race": (
-        "gdjax.studies.race",
-        "SGD, momentum, Nesterov, AdaGrad, RMSProp and Adam from the same start: who gets there first?",
-    ),
-    "learning_rate": (
-        "gdjax.studies.learning_rate",
-        "What happens when the learning rate is too small, right, too big or divergent, and do schedules help?",
-    ),
-    "batch_size": (
-        "gdjax.studies.batch_size",
-        "Batch, stochastic or mini-batch: how does the batch size trade noise for speed?",
-    ),
-    "heart": (
-        "gdjax.studies.heart",
-        "How well does the course's 29-16-1 network predict heart disease, against logistic regression?",
-    ),
-    "overfitting": (
-        "gdjax.studies.overfitting",
-        "When does a network too large for its data overfit, and what do early stopping, L1, L2 and dropout do?",
-    ),
-    "perceptron": (
-        "gdjax.studies.perceptron",
-        "How does the perceptron trick move the boundary, and where does a line stop being enough?",
-    ),
-    "landscape": (
-        "gdjax.studies.landscape",
-        "What does the loss surface around a trained heart-disease network look like?",
-    ),
-}
+#: The study modules, in report order.
+MODULES: tuple[str, ...] = (
+    "gdjax.studies.restarts",
+    "gdjax.studies.momentum",
+    "gdjax.studies.race",
+    "gdjax.studies.learning_rate",
+    "gdjax.studies.batch_size",
+    "gdjax.studies.heart",
+    "gdjax.studies.overfitting",
+    "gdjax.studies.perceptron",
+    "gdjax.studies.landscape",
+)
 
-HEADLINE: tuple[str, ...] = tuple(name for name in ("restarts", "momentum", "race") if name in STUDIES)
+#: The studies ``gdjax run headline`` runs.
+HEADLINE: tuple[str, ...] = ("restarts", "momentum", "race")
 
 
 def study_names() -> list[str]:
-    return list(STUDIES)
+    """Every study's name (its module's), in report order."""
+    return [module.rsplit(".", 1)[1] for module in MODULES]
+
+
+def unknown_study(name: str, choices: list[str]) -> ValueError:
+    """The error for a name that is no study, with the closest one suggested."""
+    close = difflib.get_close_matches(name, choices, n=1)
+    hint = f" did you mean {close[0]!r}?" if close else ""
+    return ValueError(f"unknown study {name!r};{hint} choose from: {', '.join(choices)}.")
 
 
 def get_study(name: str) -> Study:
-    if name not in STUDIES:
-        raise ValueError(f"unknown study {name!r}; choose from: {', '.join(STUDIES) or '(none yet)'}.")
-    return importlib.import_module(STUDIES[name][0]).STUDY
+    """The :class:`Study` of that name (its module is imported now)."""
+    names = study_names()
+    if name not in names:
+        raise unknown_study(name, names)
+    study = importlib.import_module(MODULES[names.index(name)]).STUDY
+    if study.name != name:
+        raise ValueError(f"module {MODULES[names.index(name)]} defines study {study.name!r}, not {name!r}.")
+    return study

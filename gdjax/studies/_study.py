@@ -1,10 +1,19 @@
 """What a study is, and how its outputs are written.
 
-A study answers one question of the course. Its ``run(ctx)`` computes, draws
-its figures with ``ctx.save_figure``/``ctx.save_gif`` and returns
-:class:`Findings`; :func:`run_study` writes ``OUT/STUDY/summary.json`` (every
-number the study reports) and ``OUT/STUDY/section.md`` (question, method,
-figures, findings), both atomically.
+A study answers one question of the course in three parts, each a function of
+the one before:
+
+- ``compute(ctx) -> Results``: the numbers, everything ``summary.json``
+  holds (a NamedTuple or dataclass of arrays, numbers and dicts; no drawing,
+  no prose). A study's quick test checks this without drawing anything.
+- ``figures(results, out)``: draws from the results and saves with
+  ``out.save_figure`` / ``out.save_gif``.
+- ``text(results) -> Text``: the method and findings (Markdown), every
+  sentence computed from the results, so a test of ``text`` against the
+  results checks every claim the report makes.
+
+:func:`run_study` runs the three and writes ``OUT/STUDY/summary.json`` and
+``OUT/STUDY/section.md`` (question, method, figures, findings), atomically.
 """
 
 from __future__ import annotations
@@ -17,17 +26,43 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from gdjax._io import atomic_write, atomic_write_json, atomic_write_text
+from gdjax._io import atomic_write, atomic_write_json, atomic_write_text, to_json
+
+
+@dataclass(frozen=True)
+class Text:
+    """A study's prose, computed from its results (Markdown).
+
+    Attributes:
+      method: how the numbers were obtained.
+      findings: what they say.
+      expected: deliberate failures of the protocol, each said as expected
+        (e.g. "expected: rate 3.5 > 2/L diverges"), never shown as a crash.
+      failures: runs that failed or diverged unexpectedly, reported, never hidden.
+    """
+
+    method: str
+    findings: str
+    expected: Sequence[str] = ()
+    failures: Sequence[str] = ()
 
 
 @dataclass(frozen=True)
 class Study:
-    """A named study: the question it answers and the function that answers it."""
+    """A named study: its question and the three parts that answer it (see the module docs).
+
+    ``run`` is the older single function ``run(ctx) -> Findings`` that
+    computes, draws and writes at once; a study gives either ``run`` or
+    ``compute``, ``figures`` and ``text``.
+    """
 
     name: str
     title: str
     question: str
-    run: Callable[[StudyContext], Findings]
+    compute: Callable[[StudyContext], Any] | None = None
+    figures: Callable[[Any, FigureWriter], None] | None = None
+    text: Callable[[Any], Text] | None = None
+    run: Callable[[StudyContext], Findings] | None = None
 
 
 @dataclass(frozen=True)
@@ -45,26 +80,15 @@ class Findings:
     findings: str
     figures: Sequence[Figure] = ()
     failures: Sequence[str] = ()  # diverged or failed runs, reported, never hidden
+    expected: Sequence[str] = ()  # deliberate failures of the protocol, said as expected
 
 
 @dataclass
-class StudyContext:
-    """Where a study writes, how big it runs, and its seed."""
+class FigureWriter:
+    """Saves a study's figures into its folder (atomically) and keeps their captions in order."""
 
     out_dir: Path
-    quick: bool = False
-    seed: int = 0
-    progress: bool = False
     figures: list[Figure] = field(default_factory=list)
-
-    def key(self, stream: int = 0):
-        """A PRNG key for this study's seed; ``stream`` separates independent uses."""
-        import jax
-
-        return jax.random.fold_in(jax.random.key(self.seed), stream)
-
-    def size(self, quick: int, full: int) -> int:
-        return quick if self.quick else full
 
     def save_figure(self, fig, filename: str, caption: str) -> Figure:
         """Saves a matplotlib figure as a PNG (atomically) and closes it."""
@@ -106,6 +130,34 @@ class StudyContext:
         return figure
 
 
+@dataclass
+class StudyContext(FigureWriter):
+    """Where a study writes, how big it runs, and its seed (and, for ``run`` studies, its figures)."""
+
+    quick: bool = False
+    seed: int = 0
+    progress: bool = False
+
+    def key(self, stream: int = 0):
+        """A PRNG key for this study's seed; ``stream`` separates independent uses."""
+        import jax
+
+        return jax.random.fold_in(jax.random.key(self.seed), stream)
+
+    def size(self, quick: int, full: int) -> int:
+        return quick if self.quick else full
+
+
+def findings_of(study: Study, results: Any, figures: Sequence[Figure]) -> Findings:
+    """The :class:`Findings` of a three-part study: its summary, text and figures."""
+    text = study.text(results)
+    summary = to_json(results)
+    if not isinstance(summary, dict):
+        raise ValueError(f"study {study.name!r}: compute must return a NamedTuple, dataclass or dict; got {results!r}.")
+    summary["expected"] = list(text.expected)
+    return Findings(summary, text.method, text.findings, figures, text.failures, text.expected)
+
+
 def section_markdown(study: Study, findings: Findings, *, quick: bool, seed: int, seconds: float) -> str:
     """The study's report section; image links are relative to the study's folder."""
     lines = [
@@ -119,6 +171,10 @@ def section_markdown(study: Study, findings: Findings, *, quick: bool, seed: int
     for figure in findings.figures:
         lines += [f"![{figure.caption}]({figure.filename})", "", f"*{figure.caption}*", ""]
     lines += [f"**Findings.** {findings.findings.strip()}", ""]
+    if findings.expected:
+        lines += (
+            ["**Expected failures** (part of the lesson).", ""] + [f"- {item}" for item in findings.expected] + [""]
+        )
     if findings.failures:
         lines += ["**Failed or diverged runs.**", ""] + [f"- {failure}" for failure in findings.failures] + [""]
     mode = "quick" if quick else "full"
@@ -137,7 +193,13 @@ def run_study(study: Study, out: Path, *, quick: bool, seed: int, progress: bool
     start = time.perf_counter()
     record: dict[str, Any] = {"study": study.name, "quick": quick, "seed": seed}
     try:
-        findings = study.run(ctx)
+        if study.run is not None:
+            findings = study.run(ctx)
+        else:
+            results = study.compute(ctx)
+            writer = FigureWriter(ctx.out_dir)
+            study.figures(results, writer)
+            findings = findings_of(study, results, writer.figures)
     except Exception as error:  # reported in the summary, the section and the exit code
         seconds = time.perf_counter() - start
         record |= {"status": "failed", "error": f"{type(error).__name__}: {error}", "seconds": seconds}

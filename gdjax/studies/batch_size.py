@@ -16,7 +16,6 @@ import numpy as np
 import gdjax
 from gdjax.optim import sgd
 from gdjax.studies._heart_common import heart_task
-from gdjax.studies._registry import STUDIES
 from gdjax.studies._study import Findings, Study, StudyContext
 
 NAME = "batch_size"
@@ -285,4 +284,5 @@ the per-epoch curves within 0.1 (largest gap over the epochs) of the B = {BASE_B
     return Findings(summary=summary, method=method, findings=findings, figures=ctx.figures, failures=failures)
 
 
-STUDY = Study(NAME, "Batch size", STUDIES[NAME][1], run)
+QUESTION = "Batch, stochastic or mini-batch: how does the batch size trade noise for speed?"
+STUDY = Study(NAME, "Batch size", QUESTION, run=run)

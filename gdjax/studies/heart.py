@@ -10,7 +10,6 @@ import numpy as np
 
 import gdjax
 from gdjax.studies._heart_common import band, classification_report, heart_task, predict_stacked, spread
-from gdjax.studies._registry import STUDIES
 from gdjax.studies._study import Findings, Study, StudyContext
 
 NAME = "heart"
@@ -206,4 +205,5 @@ def _figure_confusion(ctx, reports, labels) -> None:
     )
 
 
-STUDY = Study(NAME, "Heart disease: the course's network", STUDIES[NAME][1], run)
+QUESTION = "How well does the course's 29-16-1 network predict heart disease, against logistic regression?"
+STUDY = Study(NAME, "Heart disease: the course's network", QUESTION, run=run)

@@ -16,7 +16,6 @@ from jax.flatten_util import ravel_pytree
 import gdjax
 from gdjax.optim import adam
 from gdjax.studies._heart_common import heart_task
-from gdjax.studies._registry import STUDIES
 from gdjax.studies._study import Findings, Study, StudyContext
 
 NAME = "landscape"
@@ -271,4 +270,5 @@ def _figure_2d(ctx, grid, random_plane, coef_random, pca_grid, pca_plane, coef_p
     )
 
 
-STUDY = Study(NAME, "Loss landscape", STUDIES[NAME][1], run)
+QUESTION = "What does the loss surface around a trained heart-disease network look like?"
+STUDY = Study(NAME, "Loss landscape", QUESTION, run=run)

@@ -20,7 +20,6 @@ from gdjax.optim import (
     step_decay_schedule,
 )
 from gdjax.studies._heart_common import band, heart_task
-from gdjax.studies._registry import STUDIES
 from gdjax.studies._study import Findings, Study, StudyContext
 from gdjax.train import STATUS_NAMES
 
@@ -473,4 +472,5 @@ whatever the schedule, and the schedule that trains furthest is not the one with
     )
 
 
-STUDY = Study(NAME, "Learning rate", STUDIES[NAME][1], run)
+QUESTION = "What happens when the learning rate is too small, right, too big or divergent, and do schedules help?"
+STUDY = Study(NAME, "Learning rate", QUESTION, run=run)

@@ -31,7 +31,6 @@ from gdjax.functions import FUNCTIONS
 from gdjax.optim import GradientTransformation
 from gdjax.restarts import minimize_restarts, success_rate
 from gdjax.studies._heart_common import heart_task
-from gdjax.studies._registry import STUDIES
 from gdjax.studies._study import Findings, Study, StudyContext
 
 NAME = "momentum"
@@ -519,4 +518,5 @@ def run(ctx: StudyContext) -> Findings:
     return Findings(summary=summary, method=method, findings=findings, figures=ctx.figures, failures=failures)
 
 
-STUDY = Study(NAME, "Momentum", STUDIES[NAME][1], run)
+QUESTION = "How much faster is momentum on ill-conditioned problems, and does it escape local minima?"
+STUDY = Study(NAME, "Momentum", QUESTION, run=run)

@@ -14,7 +14,6 @@ import gdjax
 from gdjax.losses import is_bias, l2_penalty
 from gdjax.optim import EmptyState, GradientTransformation, adam, chain
 from gdjax.studies._heart_common import heart_task, spread
-from gdjax.studies._registry import STUDIES
 from gdjax.studies._study import Findings, Study, StudyContext
 
 NAME = "overfitting"
@@ -300,4 +299,5 @@ def _figure_confidence(ctx, grid, pick, model, task) -> None:
     )
 
 
-STUDY = Study(NAME, "Overfitting and regularisation", STUDIES[NAME][1], run)
+QUESTION = "When does a network too large for its data overfit, and what do early stopping, L1, L2 and dropout do?"
+STUDY = Study(NAME, "Overfitting and regularisation", QUESTION, run=run)

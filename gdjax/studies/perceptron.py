@@ -18,7 +18,6 @@ from gdjax.data import ADMISSIONS_BIAS, ADMISSIONS_WEIGHTS
 from gdjax.losses import sigmoid_binary_cross_entropy
 from gdjax.models import logistic_regression, mlp, perceptron, perceptron_step
 from gdjax.optim import adam, sgd
-from gdjax.studies._registry import STUDIES
 from gdjax.studies._study import Findings, Study, StudyContext
 
 NAME = "perceptron"
@@ -309,4 +308,5 @@ class), while the MLP reaches {circle_accuracy[net_name]:.2f}: where no line sep
     return Findings(summary=summary, method=method, findings=findings, figures=ctx.figures, failures=failures)
 
 
-STUDY = Study(NAME, "Perceptron and logistic regression", STUDIES[NAME][1], run)
+QUESTION = "How does the perceptron trick move the boundary, and where does a line stop being enough?"
+STUDY = Study(NAME, "Perceptron and logistic regression", QUESTION, run=run)

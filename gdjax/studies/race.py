@@ -17,7 +17,6 @@ import numpy as np
 
 import gdjax.optim as optim
 from gdjax.functions import FUNCTIONS
-from gdjax.studies._registry import STUDIES
 from gdjax.studies._study import Findings, Study, StudyContext
 
 NAME = "race"
@@ -229,4 +228,5 @@ def run(ctx: StudyContext) -> Findings:
     return Findings(summary=summary, method=method, findings=findings, figures=ctx.figures, failures=failures)
 
 
-STUDY = Study(NAME, "Optimizer race", STUDIES[NAME][1], run)
+QUESTION = "SGD, momentum, Nesterov, AdaGrad, RMSProp and Adam from the same start: who gets there first?"
+STUDY = Study(NAME, "Optimizer race", QUESTION, run=run)

@@ -19,7 +19,6 @@ import gdjax.optim as optim
 from gdjax.functions import FUNCTIONS
 from gdjax.restarts import best_of_k_table, minimize_restarts, success_rate, summarize_values
 from gdjax.studies._heart_common import heart_task, spread
-from gdjax.studies._registry import STUDIES
 from gdjax.studies._study import Findings, Study, StudyContext
 
 NAME = "restarts"
@@ -331,4 +330,5 @@ def run(ctx: StudyContext) -> Findings:
     return Findings(summary=summary, method=method, findings=findings, figures=ctx.figures, failures=failures)
 
 
-STUDY = Study(NAME, "Random restarts", STUDIES[NAME][1], run)
+QUESTION = "How often does one random start find the global minimum, and how many starts do we need?"
+STUDY = Study(NAME, "Random restarts", QUESTION, run=run)
