@@ -48,11 +48,12 @@ from gdjax.train import (
     Trainer,
     as_starting_point,
     check_tolerances,
+    is_transformation,
     make_minimizer,
     make_trainer,
+    warn_diverged,
+    warn_stalled,
 )
-from gdjax.train._trainer import is_transformation
-from gdjax.train._warnings import warn_diverged, warn_stalled
 
 DataOrder = Literal["shared", "per_restart"]
 _ORDERS = ("shared", "per_restart")

@@ -31,8 +31,8 @@ from gdjax.train._minimize import (
     make_minimizer,
     minimize,
 )
-from gdjax.train._trainer import Trainer, make_trainer
-from gdjax.train._warnings import DivergenceWarning, StalledWarning, TrainingWarning
+from gdjax.train._trainer import Trainer, is_transformation, make_trainer
+from gdjax.train._warnings import DivergenceWarning, StalledWarning, TrainingWarning, warn_diverged, warn_stalled
 
 __all__ = [
     "CONVERGED",
@@ -55,6 +55,7 @@ __all__ = [
     "check_tolerances",
     "enable_compilation_cache",
     "fit",
+    "is_transformation",
     "learning_rate_from_state",
     "load_checkpoint",
     "make_minimizer",
@@ -62,4 +63,6 @@ __all__ = [
     "minimize",
     "read_checkpoint_metadata",
     "save_checkpoint",
+    "warn_diverged",
+    "warn_stalled",
 ]
