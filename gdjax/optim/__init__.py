@@ -87,6 +87,14 @@ from gdjax.optim._learning_rate import (
     scale_by_learning_rate,
 )
 from gdjax.optim._partition import PartitionState, partition
+from gdjax.optim._plateau import (
+    PlateauHyperparams,
+    PlateauOptions,
+    ReduceOnPlateauState,
+    end_of_epoch,
+    epoch_monitors,
+    reduce_on_plateau,
+)
 from gdjax.optim._recipe import Recipe, Static, hyperparameters, is_elementwise, merge, recipe_of, split
 from gdjax.optim._schedules import (
     constant_schedule,
@@ -109,6 +117,7 @@ from gdjax.optim._schedules import (
     warmup_constant_schedule,
     warmup_cosine_decay_schedule,
 )
+from gdjax.optim._switch import SwitchState, switch
 from gdjax.optim._transforms import (
     AddDecayedWeightsState,
     EmaState,
@@ -141,26 +150,41 @@ from gdjax.optim._transforms import (
 )
 from gdjax.optim._wrappers import (
     ApplyIfFiniteState,
+    AverageParamsState,
+    LookaheadState,
     MaskedNode,
     MaskedState,
+    MultiSteps,
+    MultiStepsState,
     apply_if_finite,
+    average_params,
+    averaged_params,
+    lookahead,
     masked,
+    multi_steps,
 )
 
 __all__ = [
     "AddDecayedWeightsState",
     "ApplyIfFiniteState",
+    "AverageParamsState",
     "EmaState",
     "EmptyState",
     "FactoredState",
     "GradientTransformation",
     "GradientTransformationExtraArgs",
+    "LookaheadState",
     "MaskedNode",
     "MaskedState",
+    "MultiSteps",
+    "MultiStepsState",
     "OptState",
     "Params",
     "PartitionState",
+    "PlateauHyperparams",
+    "PlateauOptions",
     "Recipe",
+    "ReduceOnPlateauState",
     "ScalarOrSchedule",
     "ScaleByAdaDeltaState",
     "ScaleByAdagradState",
@@ -172,6 +196,7 @@ __all__ = [
     "ScaleByScheduleState",
     "Schedule",
     "Static",
+    "SwitchState",
     "TraceState",
     "TransformInitFn",
     "TransformUpdateFn",
@@ -187,6 +212,8 @@ __all__ = [
     "amsgrad",
     "apply_if_finite",
     "apply_updates",
+    "average_params",
+    "averaged_params",
     "chain",
     "clip",
     "clip_by_block_rms",
@@ -197,6 +224,8 @@ __all__ = [
     "current_learning_rate",
     "cyclic_schedule",
     "ema",
+    "end_of_epoch",
+    "epoch_monitors",
     "exponential_decay",
     "global_norm",
     "hyperparameters",
@@ -210,8 +239,10 @@ __all__ = [
     "linear_schedule",
     "linear_warmup",
     "lion",
+    "lookahead",
     "masked",
     "merge",
+    "multi_steps",
     "nadam",
     "nadamw",
     "natural_exp_decay",
@@ -223,6 +254,7 @@ __all__ = [
     "polynomial_schedule",
     "radam",
     "recipe_of",
+    "reduce_on_plateau",
     "rmsprop",
     "safe_increment",
     "safe_norm",
@@ -249,6 +281,7 @@ __all__ = [
     "signum",
     "split",
     "step_decay_schedule",
+    "switch",
     "trace",
     "warmup_constant_schedule",
     "warmup_cosine_decay_schedule",

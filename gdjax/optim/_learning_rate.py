@@ -93,9 +93,36 @@ def scale_by_learning_rate(learning_rate: ScalarOrSchedule | None, *, flip_sign:
     return GradientTransformation(init_fn, update_fn)
 
 
-def _rate_states(state: OptState) -> list[ScaleByLearningRateState]:
-    is_rate = lambda x: isinstance(x, ScaleByLearningRateState)
-    return [s for s in jax.tree.leaves(state, is_leaf=is_rate) if is_rate(s)]
+def _rates(state: OptState) -> list[jax.Array]:
+    """The effective learning rates held in ``state``: one per rate found, scaled by enclosing plateaus."""
+    from gdjax.optim._plateau import ReduceOnPlateauState
+    from gdjax.optim._switch import SwitchState
+
+    special = (ScaleByLearningRateState, ReduceOnPlateauState, SwitchState)
+    is_special = lambda x: isinstance(x, special)
+    found = []
+    for node in jax.tree.leaves(state, is_leaf=is_special):
+        if isinstance(node, ScaleByLearningRateState):
+            found.append(node.learning_rate)
+        elif isinstance(node, ReduceOnPlateauState):
+            found.extend(
+                rate * node.scale.astype(jnp.result_type(rate, node.scale)) for rate in _rates(node.inner_state)
+            )
+        elif isinstance(node, SwitchState):
+            per_branch = [_rates(branch) for branch in node.branch_states]
+            if per_branch and all(len(r) == 1 for r in per_branch):
+                rates = [r[0] for r in per_branch]
+                dtype = jnp.result_type(*rates)
+                found.append(jnp.choose(node.index, [jnp.asarray(r, dtype) for r in rates], mode="clip"))
+            else:
+                found.extend(r for rates in per_branch for r in rates)
+    return found
+
+
+def single_learning_rate(state: OptState) -> jax.Array | None:
+    """The one effective learning rate in ``state``, or None if it holds none or several."""
+    found = _rates(state)
+    return found[0] if len(found) == 1 else None
 
 
 def current_learning_rate(state: OptState) -> jax.Array:
@@ -105,17 +132,20 @@ def current_learning_rate(state: OptState) -> jax.Array:
     (all the aliases: ``sgd``, ``adam``, ...), however deeply nested (chains,
     masks, ``apply_if_finite``, ``optax.chain``). Under ``vmap`` it returns the
     batch of rates. For a schedule it equals ``schedule(k)`` after ``k`` updates.
+    It is the *effective* rate: inside :func:`reduce_on_plateau` the inner rate
+    times the plateau's scale; for :func:`switch`, the chosen branch's rate
+    (every branch must hold one).
 
     Raises:
       ValueError: if the state holds no learning rate, or several (e.g. a
         :func:`partition` with one optimizer per group: read each group's
         state, ``current_learning_rate(state.inner_states[label])``).
     """
-    found = _rate_states(state)
+    found = _rates(state)
     if len(found) != 1:
         what = "no learning rate" if not found else f"{len(found)} learning rates"
         raise ValueError(
             f"state must hold exactly one learning rate (from scale_by_learning_rate); it holds {what}. "
             "For a partition, read each group's state: state.inner_states[label]."
         )
-    return found[0].learning_rate
+    return found[0]

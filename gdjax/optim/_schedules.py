@@ -33,6 +33,16 @@ def _steps(name, value):
     return check_scalar(name, value, "positive")
 
 
+def _float(count):
+    """A step count as a float of the default precision (int32 / int would stay float32 with float64 enabled)."""
+    if isinstance(count, (int, float)) and not isinstance(count, bool):
+        return float(count)
+    count = jnp.asarray(count)
+    if jnp.issubdtype(count.dtype, jnp.integer):
+        return count.astype(jnp.asarray(0.0).dtype)
+    return count
+
+
 def _periods(count, transition_steps, staircase: bool):
     """``t / T``, or whole periods ``floor(t / T)`` with ``staircase``."""
     periods = count / transition_steps
@@ -107,7 +117,7 @@ def exponential_decay(
         _value("end_value", end_value)
 
     def schedule(count):
-        elapsed = count - transition_begin
+        elapsed = _float(count) - transition_begin
         periods = elapsed / transition_steps
         if staircase:
             periods = jnp.floor(periods)
@@ -160,7 +170,7 @@ def natural_exp_decay(
     staircase = check_bool("staircase", staircase)
 
     def schedule(count):
-        return init_value * jnp.exp(-decay_rate * _periods(count, transition_steps, staircase))
+        return init_value * jnp.exp(-decay_rate * _periods(_float(count), transition_steps, staircase))
 
     return schedule
 
@@ -190,7 +200,7 @@ def inverse_time_decay(
     staircase = check_bool("staircase", staircase)
 
     def schedule(count):
-        return init_value / (1 + decay_rate * _periods(count, transition_steps, staircase))
+        return init_value / (1 + decay_rate * _periods(_float(count), transition_steps, staircase))
 
     return schedule
 
@@ -221,8 +231,10 @@ def polynomial_schedule(
     check_scalar("transition_begin", transition_begin, "nonnegative")
 
     def schedule(count):
-        elapsed = jnp.clip(count - transition_begin, 0, transition_steps)
-        frac = 1 - elapsed / transition_steps
+        elapsed = jnp.clip(_float(count) - transition_begin, 0, transition_steps)
+        # XLA turns t / T into t * (1 / T), which can exceed 1 at t = T: a fractional power of the
+        # negative rest would be NaN for ever after the end (as it is in Optax).
+        frac = jnp.maximum(1 - elapsed / transition_steps, 0)
         return (init_value - end_value) * (frac**power) + end_value
 
     return schedule
@@ -278,8 +290,7 @@ def _cosine(init_value, decay_steps, alpha, exponent):
     period = float(decay_steps) if isinstance(decay_steps, int) else decay_steps
 
     def schedule(count):
-        count = float(count) if isinstance(count, int) else count
-        count = jnp.minimum(count, period)
+        count = jnp.minimum(_float(count), period)
         cosine = 0.5 * (1 + jnp.cos(jnp.pi * count / period))
         return init_value * ((1 - alpha) * cosine**exponent + alpha)
 
@@ -475,7 +486,7 @@ def _one_cycle_ends(total_steps, pct_start, three_phase):
 def _one_cycle(count, total_steps, pct_start, strategy, three_phase, values):
     """PyTorch's ``OneCycleLR.get_lr`` at ``last_epoch = count``; ``values`` are the phases' (start, end)."""
     ends = _one_cycle_ends(total_steps, pct_start, three_phase)
-    step = jnp.minimum(jnp.asarray(count, jnp.asarray(0.0).dtype), total_steps - 1)
+    step = jnp.minimum(_float(count), total_steps - 1)
     result = None
     start_step = 0.0
     for i in reversed(range(len(ends))):
@@ -631,7 +642,7 @@ def cyclic_schedule(
     down = up if step_size_down is None else step_size_down
 
     def schedule(count):
-        t = jnp.asarray(count, jnp.asarray(0.0).dtype)
+        t = _float(count)
         total = up + down
         cycle = jnp.floor(t / total) + 1
         r = t - (cycle - 1) * total
@@ -685,7 +696,7 @@ def cosine_warm_restarts_schedule(
     _value("eta_min", eta_min)
 
     def schedule(count):
-        t = jnp.asarray(count, jnp.asarray(0.0).dtype)
+        t = _float(count)
         if T_mult == 1:
             start = jnp.floor(t / T_0) * T_0
             length = T_0

@@ -132,7 +132,6 @@ COMPLEX = {
     "rmsprop_centered": (lambda: optim.rmsprop(0.01, centered=True), lambda: optax.rmsprop(0.01, centered=True)),
     "adam": (lambda: optim.adam(0.05), lambda: optax.adam(0.05)),
     "nadam": (lambda: optim.nadam(0.05), lambda: optax.nadam(0.05)),
-    "radam": (lambda: optim.radam(0.05), lambda: optax.radam(0.05)),
     "lamb": (lambda: optim.lamb(0.05), lambda: optax.lamb(0.05)),
     "clipped_adam": (
         lambda: optim.chain(optim.clip_by_global_norm(0.5), optim.adam(0.05)),
@@ -143,7 +142,8 @@ COMPLEX = {
 
 @pytest.mark.parametrize("name", sorted(COMPLEX))
 def test_complex_parameters_match_optax(name):
-    # (Not AMSGrad: Optax keeps its second moments complex and takes their maximum as complex numbers.)
+    # (Not AMSGrad: Optax keeps its second moments complex and takes their maximum as complex numbers; not RAdam,
+    # whose rho_t Optax computes with a float32 cancellation, see test_optim_parity.py.)
     ours_factory, optax_factory = COMPLEX[name]
     ours, state = jax.jit(lambda: complex_run(ours_factory(), optim.apply_updates, 60))()
     theirs, _ = jax.jit(lambda: complex_run(optax_factory(), optax.apply_updates, 60))()

@@ -72,6 +72,34 @@ PAIRS = {
         optim.adafactor(3e-2, min_dim_size_to_factor=2, decay_rate=0.7, momentum=0.5, weight_decay_rate=0.1),
     ),
     "sign_sgd": (optim.sign_sgd(1e-2), optim.sign_sgd(3e-3)),
+    "reduce_on_plateau": (
+        optim.reduce_on_plateau(optim.adam(1e-2), patience=3, factor=0.5),
+        optim.reduce_on_plateau(optim.adam(3e-3), patience=5, factor=0.2, min_lr=1e-4),
+    ),
+    "switch": (
+        optim.switch([optim.adam(1e-2), optim.sgd(0.1, 0.9)], 0),
+        optim.switch([optim.adam(3e-3), optim.sgd(0.05, 0.5)], 1),
+    ),
+    "multi_steps": (optim.multi_steps(optim.adam(1e-2), 2), optim.multi_steps(optim.adam(3e-3), 3)),
+    "lookahead": (optim.lookahead(optim.sgd(0.1), 2, 0.5), optim.lookahead(optim.sgd(0.2), 3, 0.8)),
+    "average_params": (
+        optim.average_params(optim.adam(1e-2), 0.9, start=1),
+        optim.average_params(optim.adam(3e-3), 0.5, start=2),
+    ),
+    "one_cycle": (
+        optim.sgd(optim.one_cycle_schedule(20, 0.1), momentum=optim.one_cycle_momentum_schedule(20)),
+        optim.sgd(
+            optim.one_cycle_schedule(30, 0.2, 0.4), momentum=optim.one_cycle_momentum_schedule(30, 0.8, 0.9, 0.4)
+        ),
+    ),
+    "cyclic": (
+        optim.adam(optim.cyclic_schedule(1e-3, 1e-2, 2, 2, mode="exp_range", gamma=0.9)),
+        optim.adam(optim.cyclic_schedule(2e-3, 2e-2, 3, 1, mode="exp_range", gamma=0.8)),
+    ),
+    "warm_restarts": (
+        optim.sgd(optim.cosine_warm_restarts_schedule(0.1, 2, 2, 1e-3)),
+        optim.sgd(optim.cosine_warm_restarts_schedule(0.2, 3, 2, 1e-2)),
+    ),
     "signum": (optim.signum(1e-2), optim.signum(3e-3, beta=0.8)),
 }
 
