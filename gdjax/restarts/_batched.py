@@ -15,9 +15,11 @@
 
 Reproducibility: the program of one tile is the same whatever the chunk size
 and the number of devices, so item ``i``'s result is *bit-identical* across
-chunk sizes and device counts for a given ``tile_size``. (Changing the tile
-size changes the width of XLA's matrix kernels, which may round the last bit
-differently.)
+chunk sizes, device counts and processes for a given ``tile_size``
+(``tests/restarts/test_devices.py`` checks 1 against 8 devices and two
+processes). Changing the tile size changes the width of XLA's matrix kernels,
+which may round the last bit differently; the default tile follows the device
+count, so give ``tile_size`` to compare machines bit for bit.
 
 Several processes (``jax.distributed.initialize``): the mesh spans the
 devices of every process, each process passes the same global chunk, and the

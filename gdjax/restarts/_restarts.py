@@ -295,10 +295,16 @@ def restarts(
       data_order: ``"shared"`` (default) or ``"per_restart"`` mini-batch order
         and dropout keys; see the module documentation for why.
       chunk_size: trainings per compiled call (a multiple of ``tile_size``
-        times the device count); None for all at once. Results are
-        bit-identical whatever the chunk size and the number of devices.
-      tile_size: trainings vectorised together on a device (default
-        ``min(N, 1024)``), see :func:`gdjax.restarts.map_batched`.
+        times the device count); None for all at once. For a given tile
+        size, results are bit-identical whatever the chunk size, the number
+        of devices and of processes (tested on 1 and 8 devices and on two
+        processes); another tile size rounds the last bit of some products
+        differently (results equal to ~1e-6).
+      tile_size: trainings vectorised together on a device (default: N
+        split evenly over the devices, at most 1024, so the default tile,
+        and with it the last bits, depend on the device count: pass
+        ``tile_size`` to compare runs bit for bit across machines), see
+        :func:`gdjax.restarts.map_batched`.
       devices: devices to shard the trainings over (default: all).
       progress: a progress bar over chunks.
 
