@@ -81,8 +81,20 @@ class RestartsResult(NamedTuple):
 
     @property
     def best_index(self) -> tuple[int, ...]:
-        """Index (into ``batch_shape``) of the run with the lowest validation loss (else training loss)."""
-        return tuple(int(i) for i in np.unravel_index(np.argmin(self._score()), self.batch_shape))
+        """Index (into ``batch_shape``) of the run with the lowest validation loss (else training loss).
+
+        Raises:
+          ValueError: when no run has a finite loss (every run diverged): there is no best one.
+        """
+        score = self._score()
+        if not np.isfinite(score).any():
+            steps = np.unique(self.diverged_step[self.diverged])
+            shown = ", ".join(str(int(s)) for s in steps[:10]) + (", ..." if len(steps) > 10 else "")
+            raise ValueError(
+                f"every one of the {score.size} runs diverged (at steps {shown}) or has no finite loss: "
+                "there is no best run. Lower the learning rate."
+            )
+        return tuple(int(i) for i in np.unravel_index(np.argmin(score), self.batch_shape))
 
     def params_at(self, index: int | tuple[int, ...]) -> Any:
         """The final parameters of one run."""
