@@ -35,6 +35,11 @@ ALL = {
     "signum": lambda: optim.signum(0.01),
     "partition": lambda: optim.partition({"a": optim.adam(0.1), "s": optim.sgd(0.1)}, {"w": "a", "b": "s"}),
     "guarded": lambda: optim.apply_if_finite(optim.chain(optim.clip_by_global_norm(1.0), optim.adam(0.1)), 2),
+    "lbfgs": lambda: optim.lbfgs(),
+    "plateau_switch": lambda: optim.reduce_on_plateau(optim.switch([optim.adam(0.1), optim.sgd(0.1)], 1)),
+    "accumulate_lookahead_average": lambda: optim.multi_steps(
+        optim.lookahead(optim.average_params(optim.adam(0.1), 0.9), 2, 0.5), 2
+    ),
 }
 
 
