@@ -8,6 +8,7 @@ machines and in tests, and nothing is shown unless the caller does so. The
 others draw on a given ``Axes``:
 
 - :func:`plot_history`, :func:`plot_step_loss`: a training's learning curves;
+- :func:`plot_lr_range`: a learning-rate range test (:func:`gdjax.train.lr_range_test`);
 - :func:`plot_trajectory`: a :func:`gdjax.minimize` path over its function;
 - :func:`figure`: a figure and a 2-D array of axes;
 - :func:`landscape`, :func:`trajectory`: a test function of :mod:`gdjax.functions` and paths on it;
@@ -31,7 +32,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
 from gdjax.functions import TestFunction, grid_values
-from gdjax.train import History, MinimizeResult
+from gdjax.train import History, LRRangeResult, MinimizeResult
 
 #: Colours of the optimizers, basins and series: matplotlib's tab10, readable in print.
 COLORS = matplotlib.colormaps["tab10"].colors
@@ -135,6 +136,52 @@ def plot_step_loss(
     if log_loss:
         ax.set_yscale("log")
     ax.grid(alpha=0.3)
+    return _save(figure, path)
+
+
+def plot_lr_range(
+    result: LRRangeResult,
+    ax: Any = None,
+    *,
+    title: str | None = None,
+    path: str | os.PathLike[str] | None = None,
+) -> Figure:
+    """A learning-rate range test: the loss against the rate (log scale), smoothed, with the suggestions marked.
+
+    Args:
+      result: an :class:`gdjax.train.LRRangeResult`.
+      ax: a matplotlib ``Axes`` to draw on (default: a new figure).
+      title: the axes' title.
+      path: if given, the figure is also saved there.
+
+    Returns:
+      The ``Figure`` drawn on.
+    """
+    if ax is None:
+        figure = _figure(figsize=(6, 3.5))
+        ax = figure.subplots()
+    else:
+        figure = ax.figure
+    rates = np.asarray(result.learning_rates)
+    ax.plot(rates, np.asarray(result.losses), color=OTHER, lw=0.8, label="loss per step")
+    ax.plot(rates, np.asarray(result.smoothed_losses), color=COLORS[0], lw=1.6, label="smoothed")
+    for rate, name, color in (
+        (result.steepest_lr, "steepest descent", COLORS[1]),
+        (result.min_loss_lr / 10.0, "minimum / 10", COLORS[2]),
+    ):
+        ax.axvline(rate, color=color, lw=1.0, ls="--", label=f"{name}: {rate:.2g}")
+    ax.set_xscale("log")
+    finite = np.asarray(result.smoothed_losses)[np.isfinite(result.smoothed_losses)]
+    if finite.size:
+        low, high = float(finite.min()), float(finite.max())
+        ax.set_ylim(low - 0.05 * (high - low + 1e-12), min(high, low + 4 * (finite[0] - low + 1e-12)) * 1.05)
+    ax.set(
+        xlabel="learning rate",
+        ylabel="loss",
+        title=title or f"learning-rate range test (suggested {result.suggested_lr:.2g})",
+    )
+    ax.grid(alpha=0.3, which="both")
+    ax.legend(fontsize=8)
     return _save(figure, path)
 
 

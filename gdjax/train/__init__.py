@@ -19,6 +19,7 @@ from gdjax.train._early_stopping import EarlyStopping, EarlyStoppingState
 from gdjax.train._fit import FitResult, enable_compilation_cache, fit
 from gdjax.train._history import History, HistoryBuffer
 from gdjax.train._loop import TrainState, learning_rate_from_state
+from gdjax.train._lr_range import LRRangeResult, lr_range_test
 from gdjax.train._minimize import (
     CONVERGED,
     DIVERGED,
@@ -45,6 +46,7 @@ __all__ = [
     "FitResult",
     "History",
     "HistoryBuffer",
+    "LRRangeResult",
     "MinimizeResult",
     "Minimizer",
     "StalledWarning",
@@ -58,6 +60,7 @@ __all__ = [
     "is_transformation",
     "learning_rate_from_state",
     "load_checkpoint",
+    "lr_range_test",
     "make_minimizer",
     "make_trainer",
     "minimize",

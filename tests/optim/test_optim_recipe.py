@@ -129,7 +129,7 @@ def test_same_structure_other_values(name):
 @pytest.mark.parametrize("name", sorted(PAIRS))
 def test_rebuilt_from_traced_values_runs_the_same_optimizer(name):
     first, second = PAIRS[name]
-    values, structure = split(first)
+    _, structure = split(first)
 
     @jax.jit
     def run(values):
