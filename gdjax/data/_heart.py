@@ -23,9 +23,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from gdjax._checks import check_choice
+from gdjax._checks import check_choice, check_range
 from gdjax.data._csv import _encode, _parse, _Raw, _table
-from gdjax.data._split import Standardizer, as_key, fit_standardizer, train_test_split_indices
+from gdjax.data._split import Standardizer, as_key, fit_standardizer, split_sizes, train_test_split_indices
 
 HEART_NUMERIC: tuple[str, ...] = ("age", "trestbps", "chol", "thalach", "oldpeak", "slope")
 """The heart inputs kept as numbers (``slope`` is ordinal, 1-3, and kept numeric)."""
@@ -124,6 +124,138 @@ def load_heart(*, dtype: Any = None) -> HeartData:
         dtype=dtype,
     )
     return HeartData(x=data.x, y=data.y, feature_names=data.feature_names, table=_table(raw))
+
+
+class HeartStratifiedSplit(NamedTuple):
+    """A seeded, stratified train/validation/test split of the heart data, ready to train on.
+
+    Attributes:
+      x_train, y_train: ``float[181, 29]`` and ``float[181]`` by default.
+      x_val, y_val: ``float[61, 29]`` and ``float[61]``: for early stopping,
+        choosing a restart, an epoch or a hyperparameter.
+      x_test, y_test: ``float[61, 29]`` and ``float[61]``: touched once, for
+        the reported number.
+      feature_names: the 29 names of the columns of ``x``.
+      standardizer: the statistics fitted on ``x_train`` only.
+      train_index, val_index, test_index: the rows of the raw table in each
+        part (sorted).
+    """
+
+    x_train: jax.Array
+    y_train: jax.Array
+    x_val: jax.Array
+    y_val: jax.Array
+    x_test: jax.Array
+    y_test: jax.Array
+    feature_names: tuple[str, ...]
+    standardizer: Standardizer
+    train_index: np.ndarray
+    val_index: np.ndarray
+    test_index: np.ndarray
+
+
+def stratified_counts(class_counts: Any, part_size: int) -> np.ndarray:
+    """How many rows of each class a part of ``part_size`` rows takes, in proportion to ``class_counts``.
+
+    Hamilton's largest-remainder rule: class ``c`` gets ``floor(part_size
+    n_c / n)`` rows, and the rows left over go one each to the classes with
+    the largest fractional parts (ties to the lower class index). The counts
+    add up to ``part_size`` and never exceed a class's rows.
+    """
+    counts = np.asarray(class_counts, dtype=np.int64)
+    n = int(counts.sum())
+    if not 0 <= part_size <= n:
+        raise ValueError(f"part_size must be in [0, {n}] (the rows to share out); got {part_size}.")
+    quotas = part_size * counts / n
+    taken = np.floor(quotas + 1e-9).astype(np.int64)
+    order = sorted(range(counts.size), key=lambda c: (-(quotas[c] - taken[c]), c))
+    for c in order[: part_size - int(taken.sum())]:
+        taken[c] += 1
+    return np.minimum(taken, counts)
+
+
+def _stratified_indices(key: jax.Array, labels: np.ndarray, n_val: int, n_test: int):
+    """Row indices (sorted) of a stratified train/validation/test split: each part keeps the class shares."""
+    classes = np.unique(labels)
+    per_class = [np.flatnonzero(labels == c) for c in classes]
+    sizes = np.array([rows.size for rows in per_class])
+    test_counts = stratified_counts(sizes, n_test)
+    # The validation part keeps the shares of the whole data too, from what the test part left.
+    val_counts = np.minimum(stratified_counts(sizes, n_val), sizes - test_counts)
+    train, val, test = [], [], []
+    for c, rows in enumerate(per_class):
+        order = rows[np.asarray(jax.random.permutation(jax.random.fold_in(key, c), rows.size))]
+        test.append(order[: test_counts[c]])
+        val.append(order[test_counts[c] : test_counts[c] + val_counts[c]])
+        train.append(order[test_counts[c] + val_counts[c] :])
+    return tuple(np.sort(np.concatenate(part)).astype(np.int32) for part in (train, val, test))
+
+
+def load_heart_stratified_split(
+    key: Any = 0,
+    *,
+    validation_fraction: float = 0.2,
+    test_fraction: float = 0.2,
+    standardize: bool | Literal["numeric", "all"] = True,
+    dtype: Any = None,
+) -> HeartStratifiedSplit:
+    """The heart data split into training, validation and test parts with the same class shares.
+
+    The test part is ``ceil(test_fraction * 303)`` rows (61 by default) and
+    the validation part ``ceil(validation_fraction * 303)`` (61), each
+    holding the two classes in the proportion of the whole data (83 of 303
+    patients have heart disease: 17 of 61 in each part, 49 of the 181
+    training rows; :func:`stratified_counts`). Within each class the rows are
+    a random permutation from ``fold_in(key, class)``, so the same key gives
+    the same split. Standardisation statistics come from the training rows
+    only. With 44 of 61 test patients healthy, predicting "no disease" for
+    everyone scores 44/61 = 0.721 on every split: the majority baseline.
+
+    Args:
+      key: PRNG key or integer seed of the split.
+      validation_fraction, test_fraction: fractions of all rows, each in
+        ``(0, 1)``, leaving at least two training rows.
+      standardize: as in :func:`load_heart_split`.
+      dtype: floating dtype of the arrays (default float32).
+
+    Returns:
+      A :class:`HeartStratifiedSplit`.
+    """
+    check_range(
+        "validation_fraction", validation_fraction, low=0.0, high=1.0, low_inclusive=False, high_inclusive=False
+    )
+    if standardize is True:
+        standardize = "numeric"
+    elif standardize is False:
+        standardize = "none"
+    else:
+        check_choice("standardize", standardize, ("numeric", "all"))
+    data = load_heart(dtype=dtype)
+    x, y = np.asarray(data.x), np.asarray(data.y)
+    n = x.shape[0]
+    _, n_test = split_sizes(n, test_fraction)
+    _, n_val = split_sizes(n, validation_fraction)
+    if n - n_test - n_val < 2:
+        raise ValueError(
+            f"validation_fraction={validation_fraction} and test_fraction={test_fraction} take {n_val} + {n_test} "
+            f"of {n} rows, leaving {max(n - n_test - n_val, 0)} to train on; at least 2 are needed."
+        )
+    train, val, test = _stratified_indices(as_key(key), y, n_val, n_test)
+    columns = {"numeric": range(len(HEART_NUMERIC)), "all": None, "none": ()}[standardize]
+    stats = fit_standardizer(x[train], columns=columns)
+    return HeartStratifiedSplit(
+        x_train=stats.apply(x[train]),
+        y_train=jnp.asarray(y[train]),
+        x_val=stats.apply(x[val]),
+        y_val=jnp.asarray(y[val]),
+        x_test=stats.apply(x[test]),
+        y_test=jnp.asarray(y[test]),
+        feature_names=data.feature_names,
+        standardizer=stats,
+        train_index=train,
+        val_index=val,
+        test_index=test,
+    )
 
 
 def load_heart_split(
