@@ -20,6 +20,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from gdjax.studies import HEADLINE, get_study, run_study, study_names, write_report
+from gdjax.train import enable_compilation_cache
 
 DEFAULT_OUT = "out"
 
@@ -74,6 +75,8 @@ def _run(args: argparse.Namespace) -> int:
     if reason is not None:
         print(f"cannot write to {os.fspath(out)}: {reason}", file=sys.stderr)
         return 2
+    if not args.no_cache:
+        enable_compilation_cache()
     failed = []
     for name in names:
         mode = "quick" if args.quick else "full"
@@ -168,6 +171,12 @@ def _add_run_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", default=DEFAULT_OUT, help=f"output folder (default ./{DEFAULT_OUT})")
     parser.add_argument("--seed", type=int, default=0, help="seed of every PRNG key (default 0)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")
+    parser.add_argument(
+        "--no-cache",
+        action="store_true",
+        help="do not keep compiled programs on disk (default: JAX's persistent compilation cache in "
+        "$GDJAX_CACHE or ~/.cache/gdjax/jax, so a second run skips most compilation)",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:

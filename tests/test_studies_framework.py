@@ -88,7 +88,9 @@ def test_report_links_images_relative_to_the_report(tmp_path):
         write_report(tmp_path / "empty", ["toy"])
 
 
-def test_command_line(registry, tmp_path, capsys):
+def test_command_line(registry, tmp_path, capsys, monkeypatch):
+    caches = []
+    monkeypatch.setattr(cli, "enable_compilation_cache", lambda: caches.append(1))
     assert cli.main(["list"]) == 0
     assert "toy" in capsys.readouterr().out
     assert cli.main(["run", "toy", "--quick", "--out", str(tmp_path), "--no-progress"]) == 0
@@ -101,6 +103,22 @@ def test_command_line(registry, tmp_path, capsys):
         cli.main(["run", "nope", "--out", str(tmp_path)])
     assert "unknown study 'nope'; choose from: all, headline, toy, broken" in capsys.readouterr().err
     assert cli.study_script("toy", ["--quick", "--out", str(tmp_path), "--no-progress"]) == 0
+    assert len(caches) == 3  # every run keeps its compiled programs on disk ...
+    assert cli.main(["run", "toy", "--quick", "--out", str(tmp_path), "--no-progress", "--no-cache"]) == 0
+    assert len(caches) == 3  # ... unless told not to
+
+
+def test_the_compilation_cache_goes_where_asked(tmp_path):
+    import jax
+
+    from gdjax.train import enable_compilation_cache
+
+    before = jax.config.jax_compilation_cache_dir
+    try:
+        assert enable_compilation_cache(tmp_path / "cache") == tmp_path / "cache"
+        assert jax.config.jax_compilation_cache_dir == str(tmp_path / "cache") and (tmp_path / "cache").is_dir()
+    finally:
+        jax.config.update("jax_compilation_cache_dir", before)
 
 
 class _LineResults(NamedTuple):
