@@ -18,6 +18,12 @@ Optax's Adam against itself: its distance from 1 is the noise of the machine
 (on a shared CPU it is several percent). The last line is the worst gdjax
 ratio. Goal: every ratio <= 1.05.
 
+L-BFGS's steps include its line search (the objective is evaluated as often
+as the search asks, the same number of times for both libraries since their
+trajectories agree); ``reduce_on_plateau`` is timed against Optax's Adam
+followed by a constant scale (the plateau's scale moves only at
+``end_of_epoch``, outside the step).
+
 Run:  python experiments/bench_optim.py [--repeats 7] [--quick]
 """
 
@@ -56,7 +62,32 @@ OPTIMIZERS: dict[str, tuple[Callable[[], object], Callable[[], object]]] = {
         lambda: optim.chain(optim.clip_by_global_norm(1.0), optim.adam(optim.cosine_decay_schedule(1e-3, 1000))),
         lambda: optax.chain(optax.clip_by_global_norm(1.0), optax.adam(optax.cosine_decay_schedule(1e-3, 1000))),
     ),
+    "amsgrad": (lambda: optim.amsgrad(0.001), lambda: optax.amsgrad(0.001)),
+    "adamax": (lambda: optim.adamax(0.001), lambda: optax.adamax(0.001)),
+    "adamaxw": (lambda: optim.adamaxw(0.001), lambda: optax.adamaxw(0.001)),
+    "radam": (lambda: optim.radam(0.001), lambda: optax.radam(0.001)),
+    "adadelta": (lambda: optim.adadelta(1.0), lambda: optax.adadelta(1.0)),
+    "lion": (lambda: optim.lion(1e-4), lambda: optax.lion(1e-4)),
+    "lamb": (lambda: optim.lamb(0.001), lambda: optax.lamb(0.001)),
+    "lars": (lambda: optim.lars(0.01), lambda: optax.lars(0.01)),
+    "adafactor": (lambda: optim.adafactor(0.01), lambda: optax.adafactor(0.01)),
+    "sign_sgd": (lambda: optim.sign_sgd(0.001), lambda: optax.sign_sgd(0.001)),
+    "signum": (lambda: optim.signum(0.001), lambda: optax.signum(0.001)),
+    "adam multi_steps k=4": (
+        lambda: optim.multi_steps(optim.adam(0.001), 4),
+        lambda: optax.MultiSteps(optax.adam(0.001), 4).gradient_transformation(),
+    ),
+    # Optax's contrib.reduce_on_plateau reads a value at every update: here both get value=loss-free
+    # constant scales (gdjax's moves only at end_of_epoch, never inside the step).
+    "adam reduce_on_plateau": (
+        lambda: optim.reduce_on_plateau(optim.adam(0.001)),
+        lambda: optax.chain(optax.adam(0.001), optax.scale(1.0)),
+    ),
 }
+
+# Updates that need the objective: timed with the line search's extra arguments.
+NEEDS_VALUE = {"lbfgs": (lambda: optim.lbfgs(), lambda: optax.lbfgs())}
+OPTIMIZERS.update(NEEDS_VALUE)
 
 
 # Noise floor: Optax's Adam against itself (two separately compiled, identical programs).
@@ -80,23 +111,27 @@ def mlp_problem():
         out = h @ params[-1]["w"] + params[-1]["b"]
         return jnp.mean((out - y) ** 2)
 
-    return params, jax.grad(loss)
+    return params, jax.grad(loss), loss
 
 
 def big_problem():
     rng = np.random.default_rng(1)
     shapes = [(512, 256), (256,), (256, 1024), (1024,), (1024, 512), (512,), (512, 256), (256,)]
     params = {f"leaf{i}": jnp.asarray(rng.normal(size=s), jnp.float32) for i, s in enumerate(shapes)}
-    grad = jax.grad(lambda p: 0.5 * sum(jnp.sum((x - 1.0) ** 2) for x in jax.tree.leaves(p)))
-    return params, grad
+    loss = lambda p: 0.5 * sum(jnp.sum((x - 1.0) ** 2) for x in jax.tree.leaves(p))
+    return params, jax.grad(loss), loss
 
 
-def make_run(opt, grad_fn, apply_updates, steps):
+def make_run(opt, grad_fn, apply_updates, steps, value_fn=None):
     @jax.jit
     def run(params):
         def step(carry, _):
             p, s = carry
-            updates, s = opt.update(grad_fn(p), s, p)
+            if value_fn is None:
+                updates, s = opt.update(grad_fn(p), s, p)
+            else:
+                value, grad = jax.value_and_grad(value_fn)(p)
+                updates, s = opt.update(grad, s, p, value=value, grad=grad, value_fn=value_fn)
             return (apply_updates(p, updates), s), None
 
         (params, state), _ = jax.lax.scan(step, (params, opt.init(params)), None, length=steps)
@@ -112,15 +147,16 @@ def timed(run, params) -> float:
 
 
 def bench(problem, steps, repeats, names):
-    params, grad_fn = problem()
+    params, grad_fn, loss_fn = problem()
     rows = []
     for name in names:
         if name == CONTROL:
             ours_factory = optax_factory = OPTIMIZERS["adam"][1]
         else:
             ours_factory, optax_factory = OPTIMIZERS[name]
-        ours = make_run(ours_factory(), grad_fn, optim.apply_updates, steps)
-        theirs = make_run(optax_factory(), grad_fn, optax.apply_updates, steps)
+        value_fn = loss_fn if name in NEEDS_VALUE else None
+        ours = make_run(ours_factory(), grad_fn, optim.apply_updates, steps, value_fn)
+        theirs = make_run(optax_factory(), grad_fn, optax.apply_updates, steps, value_fn)
         timed(ours, params), timed(theirs, params)  # compile and warm up
         t_ours, t_theirs = [], []
         for r in range(repeats):

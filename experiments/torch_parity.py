@@ -84,7 +84,31 @@ CASES = [
         lambda: optim.adagrad(0.02, initial_accumulator_value=0.0, eps=1e-10, eps_in_sqrt=False),
         lambda p: torch.optim.Adagrad(p, lr=0.02),
     ),
+    Case(
+        "Adam amsgrad",
+        lambda: optim.adam(0.01, amsgrad=True),
+        lambda p: torch.optim.Adam(p, lr=0.01, amsgrad=True),
+    ),
+    Case(
+        "AdamW amsgrad",
+        lambda: optim.adamw(0.01, weight_decay=0.05, amsgrad=True),
+        lambda p: torch.optim.AdamW(p, lr=0.01, weight_decay=0.05, amsgrad=True),
+    ),
+    Case("Adamax", lambda: optim.adamax(0.01), lambda p: torch.optim.Adamax(p, lr=0.01)),
+    Case(
+        "RAdam (eps before correction)",
+        lambda: optim.radam(0.01, eps_before_correction=True),
+        lambda p: torch.optim.RAdam(p, lr=0.01),
+    ),
+    Case("Adadelta", lambda: optim.adadelta(0.3), lambda p: torch.optim.Adadelta(p, lr=0.3)),
+    Case(
+        "Adadelta + weight_decay",
+        lambda: optim.adadelta(0.2, rho=0.95, eps=1e-5, weight_decay=0.01),
+        lambda p: torch.optim.Adadelta(p, lr=0.2, rho=0.95, eps=1e-5, weight_decay=0.01),
+    ),
 ]
+# More cases (parameter groups, schedulers, ReduceLROnPlateau, averaged parameters, float32) are in
+# make_torch_references.py, whose stored references tests/optim/test_optim_torch_references.py checks.
 
 
 def problem() -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
