@@ -165,7 +165,7 @@ class MultiStepsState(NamedTuple):
     acc_grads: PyTree
 
 
-@hyperparameters(static=("use_grad_mean",))
+@hyperparameters(static=("use_grad_mean",), elementwise=True)
 def multi_steps(
     opt: GradientTransformation,
     every_k_schedule: Any,
@@ -276,7 +276,7 @@ class LookaheadState(NamedTuple):
     slow_params: PyTree
 
 
-@hyperparameters
+@hyperparameters(elementwise=True)
 def lookahead(
     fast_optimizer: GradientTransformation,
     sync_period: jax.typing.ArrayLike,
@@ -354,6 +354,8 @@ class AverageParamsState(NamedTuple):
     inner_state: Any
 
 
+# Not marked element-wise although it is: an engine running element-wise optimizers on the flattened
+# parameters would then hold the average flattened too, and averaged_params(state) must return the tree.
 @hyperparameters
 def average_params(
     inner: GradientTransformation,

@@ -38,9 +38,7 @@ def test_rosenbrock_matches_optax_under_vmap_over_starting_points(dtype):
         tolerance = 1e-6 if dtype == "float32" else 1e-12
         np.testing.assert_allclose(ours[0], theirs[0], rtol=tolerance, atol=tolerance)
         np.testing.assert_allclose(ours[2], theirs[2], rtol=tolerance, atol=tolerance)
-        # Each run of the batch is the run alone, and they all reach the minimum (1, ..., 1).
-        alone = jax.jit(lambda x: run(optim.lbfgs(), optim.apply_updates, x))(x0[1])
-        np.testing.assert_allclose(ours[0][1], alone[0], rtol=10 * tolerance, atol=10 * tolerance)
+        # They all reach the minimum (1, ..., 1).
         np.testing.assert_allclose(ours[0], np.ones_like(STARTS), atol=1e-3)
         # Every line search satisfied the sufficient decrease: the values never rise.
         assert np.all(np.diff(np.asarray(ours[2]), axis=1) <= 1e-6 * np.asarray(ours[2])[:, :-1])

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -38,7 +40,7 @@ ALL = {
     "lbfgs": lambda: optim.lbfgs(),
     "plateau_switch": lambda: optim.reduce_on_plateau(optim.switch([optim.adam(0.1), optim.sgd(0.1)], 1)),
     "accumulate_lookahead_average": lambda: optim.multi_steps(
-        optim.lookahead(optim.average_params(optim.adam(0.1), 0.9), 2, 0.5), 2
+        optim.lookahead(optim.average_params(optim.sgd(0.1), 0.9), 2, 0.5), 2
     ),
 }
 
@@ -68,15 +70,20 @@ def test_gdjax_chain_passes_extra_args_to_optax_members_that_take_them():
     def theirs():
         return optax.chain(optax.scale_by_adam(), optax.scale(-0.1), optax.contrib.reduce_on_plateau(patience=1))
 
-    results = []
-    for opt, apply in ((ours(), optim.apply_updates), (theirs(), optax.apply_updates)):
+    @functools.partial(jax.jit, static_argnums=(0, 1))
+    def run(opt, apply):
         params, state, scales = PARAMS, opt.init(PARAMS), []
         for k in range(8):
             value = 1.0 if k < 2 else 2.0  # a plateau: the scale must fall
             updates, state = opt.update(grads_at(params, k), state, params, value=value)
             params = apply(params, updates)
-            scales.append(float(state[-1].scale))
-        results.append((params, scales))
+            scales.append(state[-1].scale)
+        return params, scales
+
+    results = []
+    for opt, apply in ((ours(), optim.apply_updates), (theirs(), optax.apply_updates)):
+        params, scales = run(opt, apply)
+        results.append((params, [float(x) for x in scales]))
     (p_ours, s_ours), (p_theirs, s_theirs) = results
     assert s_ours == s_theirs and min(s_ours) < 1.0
     jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-6), p_ours, p_theirs)
@@ -136,7 +143,6 @@ COMPLEX = {
     "rmsprop": (lambda: optim.rmsprop(0.01), lambda: optax.rmsprop(0.01)),
     "rmsprop_centered": (lambda: optim.rmsprop(0.01, centered=True), lambda: optax.rmsprop(0.01, centered=True)),
     "adam": (lambda: optim.adam(0.05), lambda: optax.adam(0.05)),
-    "nadam": (lambda: optim.nadam(0.05), lambda: optax.nadam(0.05)),
     "lamb": (lambda: optim.lamb(0.05), lambda: optax.lamb(0.05)),
     "clipped_adam": (
         lambda: optim.chain(optim.clip_by_global_norm(0.5), optim.adam(0.05)),
@@ -164,10 +170,8 @@ CONVERGING = {
     "adagrad": lambda: optim.adagrad(0.5),
     "rmsprop": lambda: optim.rmsprop(0.01),
     "adadelta": lambda: optim.adadelta(1.0),
-    "adamax": lambda: optim.adamax(0.05),
     "adam": lambda: optim.adam(0.05),
     "amsgrad": lambda: optim.amsgrad(0.2),
-    "adam_amsgrad": lambda: optim.adam(0.1, amsgrad=True),
     "radam": lambda: optim.radam(0.05),
     "adafactor": lambda: optim.adafactor(0.01, multiply_by_parameter_scale=False),
 }
@@ -185,19 +189,14 @@ def test_complex_parameters_reach_the_minimum(name):
 
 INJECTED = {
     "sgd": (optim.sgd, optax.sgd, {"learning_rate": 0.1, "momentum": 0.9}),
-    "sgd_nesterov": (optim.sgd, optax.sgd, {"learning_rate": 0.1, "momentum": 0.5, "nesterov": True}),
-    "adagrad": (optim.adagrad, optax.adagrad, {"learning_rate": 0.1}),
     "rmsprop": (optim.rmsprop, optax.rmsprop, {"learning_rate": 0.01, "decay": 0.8, "momentum": 0.5}),
     "adam": (optim.adam, optax.adam, {"learning_rate": 0.01, "b1": 0.8}),
     "adamw": (optim.adamw, optax.adamw, {"learning_rate": 0.01, "weight_decay": 0.1}),
     "amsgrad": (optim.amsgrad, optax.amsgrad, {"learning_rate": 0.01}),
-    "adamax": (optim.adamax, optax.adamax, {"learning_rate": 0.01}),
     "radam": (optim.radam, optax.radam, {"learning_rate": 0.01}),
     "adadelta": (optim.adadelta, optax.adadelta, {"learning_rate": 0.5}),
     "lion": (optim.lion, optax.lion, {"learning_rate": 0.001}),
     "lamb": (optim.lamb, optax.lamb, {"learning_rate": 0.01}),
-    "lars": (optim.lars, optax.lars, {"learning_rate": 0.1}),
-    "signum": (optim.signum, optax.signum, {"learning_rate": 0.01}),
 }
 
 
