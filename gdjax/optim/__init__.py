@@ -13,25 +13,41 @@ as options, and every numeric hyperparameter traceable so that sweeps are one
     params = optim.apply_updates(params, updates)
     optim.current_learning_rate(state)  # the rate the next update applies
 
-Protocol: :class:`GradientTransformation`, :func:`chain`, :func:`apply_updates`.
-Transforms: :func:`scale`, :func:`scale_by_learning_rate`, :func:`trace`,
-:func:`scale_by_adagrad`, :func:`scale_by_rms`, :func:`scale_by_adam`,
-:func:`add_decayed_weights`, :func:`clip`, :func:`clip_by_global_norm`.
-Wrappers: :func:`masked`, :func:`partition` (parameter groups),
-:func:`apply_if_finite`. Optimizers: :func:`sgd`, :func:`adagrad`,
-:func:`rmsprop`, :func:`adam`, :func:`adamw` (and :func:`nadam`,
-:func:`nadamw`). Schedules (``count -> value``, jittable, constants may be
+Protocol: :class:`GradientTransformation` (``update(updates, state, params=None,
+**extra_args)``, Optax's extra-arguments convention), :func:`chain`,
+:func:`apply_updates`. Transforms: :func:`scale`, :func:`scale_by_learning_rate`,
+:func:`trace`, :func:`ema`, :func:`scale_by_adagrad`, :func:`scale_by_rms`,
+:func:`scale_by_adam`, :func:`scale_by_amsgrad`, :func:`scale_by_adamax`,
+:func:`scale_by_radam`, :func:`scale_by_adadelta`, :func:`scale_by_lion`,
+:func:`scale_by_sign`, :func:`scale_by_trust_ratio`, :func:`scale_by_factored_rms`,
+:func:`scale_by_lbfgs`, :func:`scale_by_zoom_linesearch`,
+:func:`add_decayed_weights`, :func:`clip`, :func:`clip_by_global_norm`,
+:func:`clip_by_block_rms`. Wrappers: :func:`masked`, :func:`partition`
+(parameter groups), :func:`apply_if_finite`, :func:`multi_steps` (gradient
+accumulation), :func:`lookahead`, :func:`average_params` (read with
+:func:`averaged_params`), :func:`reduce_on_plateau` (stepped by
+:func:`end_of_epoch`, names from :func:`epoch_monitors`), :func:`switch` (the
+optimizer as a traced hyperparameter). Optimizers: :func:`sgd`,
+:func:`adagrad`, :func:`rmsprop`, :func:`adam` (``amsgrad=``), :func:`adamw`,
+:func:`nadam`, :func:`nadamw`, :func:`amsgrad`, :func:`adamax`,
+:func:`adamaxw`, :func:`radam`, :func:`adadelta`, :func:`lion`, :func:`lamb`,
+:func:`lars`, :func:`adafactor`, :func:`sign_sgd`, :func:`signum`,
+:func:`lbfgs`. Schedules (``count -> value``, jittable, constants may be
 traced): :func:`constant_schedule`, :func:`piecewise_constant_schedule`,
 :func:`step_decay_schedule`, :func:`exponential_decay`,
 :func:`natural_exp_decay`, :func:`inverse_time_decay`,
 :func:`polynomial_schedule`, :func:`linear_schedule`,
 :func:`cosine_decay_schedule`, :func:`warmup_constant_schedule`,
 :func:`warmup_cosine_decay_schedule`, :func:`linear_warmup`,
+:func:`one_cycle_schedule`, :func:`one_cycle_momentum_schedule`,
+:func:`cyclic_schedule`, :func:`cosine_warm_restarts_schedule`,
 :func:`join_schedules`, :func:`per_epoch` (epochs to steps) and
 :func:`linear_scaling_rule`.
 
 The learning rate in force is recorded in the optimizer state by
-:func:`scale_by_learning_rate` and read with :func:`current_learning_rate`.
+:func:`scale_by_learning_rate` and read with :func:`current_learning_rate`
+(the effective rate: times the scale of a plateau, the chosen branch's for a
+switch).
 """
 
 from gdjax.optim._alias import (
