@@ -228,3 +228,33 @@ def test_average_params_ema_and_mean_closed_forms_and_finder():
     assert optim.averaged_params(optim.adam(0.1).init(PARAMS)) is None
     with pytest.raises(ValueError, match="decay"):
         optim.average_params(inner, 1.0)
+
+
+def test_sweep_over_optimizer_learning_rate_and_restarts_is_one_program():
+    import gdjax
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(64, 3)).astype(np.float32)
+    y = (x @ np.array([1.0, -1.0, 2.0]) + 0.5).astype(np.float32)
+
+    def loss(p, batch):
+        return jnp.mean((batch[0] @ p["w"] + p["b"] - batch[1]) ** 2)
+
+    def init(key):
+        return {"w": 0.1 * jax.random.normal(key, (3,)), "b": jnp.zeros(())}
+
+    common = dict(epochs=3, batch_size=16, key=0, num_restarts=2)
+    grid = gdjax.sweep(
+        loss,
+        init,
+        (x, y),
+        optimizer=lambda h: optim.switch([optim.adam(h["lr"]), optim.sgd(h["lr"], momentum=0.9)], h["optimizer"]),
+        grid={"optimizer": [0, 1], "lr": [0.01, 0.05]},
+        **common,
+    )
+    final = np.asarray(grid.final_loss)
+    assert final.shape == (2, 2, 2) and np.all(np.isfinite(final))
+    alone = gdjax.sweep(
+        loss, init, (x, y), optimizer=lambda h: optim.sgd(h["lr"], momentum=0.9), grid={"lr": [0.01, 0.05]}, **common
+    )
+    np.testing.assert_allclose(final[1], np.asarray(alone.final_loss), rtol=1e-5)
