@@ -32,7 +32,8 @@ from gdjax.train._minimize import (
     make_minimizer,
     minimize,
 )
-from gdjax.train._trainer import Trainer, is_transformation, make_trainer
+from gdjax.train._trainer import Trainer, make_trainer
+from gdjax.train._transformations import is_transformation
 from gdjax.train._warnings import DivergenceWarning, StalledWarning, TrainingWarning, warn_diverged, warn_stalled
 
 __all__ = [

@@ -51,6 +51,7 @@ def of_training(
             "record_step_loss": trainer.record_step_loss,
             "loss_takes_key": trainer.loss_takes_key,
             "layout": trainer.layout,
+            "evaluate_averaged": trainer.evaluate_averaged,
             "hyperparams": digest(hyper),
             "key": np.asarray(_key_data(key)).tolist(),
             "train_data": digest(train_data),

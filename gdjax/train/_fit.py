@@ -28,6 +28,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from gdjax import optim
 from gdjax._checks import as_key, check_int, check_params
 from gdjax.data import check_data
 from gdjax.train import _fingerprint
@@ -64,6 +65,8 @@ class FitResult(NamedTuple):
       stalled_epoch: first epoch in which every step's gradient was exactly
         zero (None if none): the loss was flat there, e.g. saturated units or
         probabilities clipped by :func:`gdjax.losses.binary_cross_entropy`.
+      averaged_params: the optimizer's average of the parameters
+        (:func:`gdjax.optim.average_params`), None if it keeps none.
       state: the raw final :class:`TrainState` (device arrays, full-length history).
     """
 
@@ -79,6 +82,7 @@ class FitResult(NamedTuple):
     stopped_early: bool
     best_epoch: int | None
     stalled_epoch: int | None
+    averaged_params: Params | None
     state: TrainState
 
 
@@ -103,6 +107,7 @@ def fit(
     hyperparams: Hyperparams = None,
     loss_takes_key: bool | None = None,
     layout: Layout = "auto",
+    evaluate_averaged: bool = False,
     progress: bool = False,
     chunk_epochs: int | None = None,
     checkpoint: str | os.PathLike[str] | None = None,
@@ -155,6 +160,9 @@ def fit(
       hyperparams: pytree passed to a callable ``optimizer`` / ``penalty_weight``.
       loss_takes_key: override the detection of a ``key`` parameter of ``loss_fn``.
       layout: ``"auto"`` or ``"tree"``, see :func:`make_trainer`.
+      evaluate_averaged: evaluate (and early-stop on) the optimizer's average
+        of the parameters (:func:`gdjax.optim.average_params`), see
+        :func:`make_trainer`; the average is ``result.averaged_params``.
       progress: show a tqdm progress bar (one update per chunk of epochs).
       chunk_epochs: epochs per compiled call; default all of them, or
         ``ceil(epochs / 20)`` with a progress bar, checkpoint or callback.
@@ -192,6 +200,7 @@ def fit(
         record_step_loss=record_step_loss,
         loss_takes_key=loss_takes_key,
         layout=layout,
+        evaluate_averaged=evaluate_averaged,
     )
     for name, flag in (("progress", progress), ("resume", resume)):
         if not isinstance(flag, bool):
@@ -330,6 +339,7 @@ def _result(trainer: Trainer, state: TrainState, steps_per_epoch: int, done: _Pr
         stopped_early=done.stopped,
         best_epoch=None if done.best_epoch < 0 else done.best_epoch,
         stalled_epoch=None if done.stalled_epoch < 0 else done.stalled_epoch,
+        averaged_params=optim.averaged_params(state.opt_state),
         state=state,
     )
 

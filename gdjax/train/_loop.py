@@ -45,7 +45,6 @@ one mini-batch; an *epoch* is one pass over the training set, i.e.
 from __future__ import annotations
 
 import functools
-import inspect
 from collections.abc import Mapping
 from typing import Any, NamedTuple
 
@@ -59,6 +58,7 @@ from gdjax.train._early_stopping import EarlyStoppingState, init_early_stopping,
 from gdjax.train._history import EpochRecord, HistoryBuffer
 from gdjax.train._layout import FlatLayout, flat_layout, state_to_flat, state_to_tree
 from gdjax.train._objective import check_scalar_output
+from gdjax.train._transformations import takes_extra_args
 from gdjax.train._tree import select
 
 #: Most indices drawn up front for a call's epochs; beyond, each epoch draws its own order.
@@ -190,6 +190,7 @@ def init_state(
     params = jax.tree.map(jnp.asarray, params)
     transformation = trainer.transformation(hyperparams)
     opt_state = transformation.init(params)
+    _check_epoch_hooks(trainer, opt_state, val_data is not None)
 
     sample = jax.tree.map(lambda a: jax.ShapeDtypeStruct((shape.batch_size,) + a.shape[1:], a.dtype), train_data)
     loss_dtype = jax.eval_shape(lambda p, b: trainer.objective(p, b, None, hyperparams), params, sample).dtype
@@ -223,6 +224,22 @@ def init_state(
         early_stopping=stopping,
         history=history,
     )
+
+
+def _check_epoch_hooks(trainer: Any, opt_state: Any, has_validation: bool) -> None:
+    """Refuses (at trace time) a plateau monitoring a value the epochs do not have, or averaging without an average."""
+    known = trainer.monitored_names(has_validation)
+    unknown = sorted(optim.epoch_monitors(opt_state) - set(known))
+    if unknown:
+        raise ValueError(
+            f"the optimizer's reduce_on_plateau monitors {', '.join(map(repr, unknown))}, which the epochs do "
+            f"not record; they record {', '.join(map(repr, known))}."
+        )
+    if trainer.evaluate_averaged and optim.averaged_params(opt_state) is None:
+        raise ValueError(
+            "evaluate_averaged=True needs an optimizer that averages the parameters "
+            "(gdjax.optim.average_params(optimizer, decay)); this one keeps no average."
+        )
 
 
 def _metric(name: str, fn: Any, params: Any, data: Any) -> jax.Array:
@@ -389,7 +406,7 @@ def _epoch(
     """One epoch: scan the steps, evaluate, record, early-stop; pure."""
     as_tree = (lambda p: p) if layout is None else layout.unravel
     learning_rate = _learning_rate(trainer, carry.opt_state, carry.step)
-    extra_args = _takes_extra_args(transformation)
+    extra_args = takes_extra_args(transformation)
 
     def step(inner, xs):
         # Only what the next step needs is carried; the epoch's bookkeeping is read off the outputs after.
@@ -440,7 +457,9 @@ def _epoch(
     sizes = jnp.where(ran, sizes, 0)
     train_loss = jnp.sum(jnp.where(ran, losses * sizes, 0)) / jnp.maximum(jnp.sum(sizes), 1)
 
-    tree = as_tree(params)
+    # What is evaluated (and kept by early stopping): the parameters, or the optimizer's average of them.
+    evaluated = optim.averaged_params(opt_state) if trainer.evaluate_averaged else params
+    tree = as_tree(evaluated)
     metrics = {name: _metric(name, fn, tree, train_data) for name, fn in trainer.metrics}
     val_loss = None
     val_metrics = {}
@@ -460,12 +479,15 @@ def _epoch(
     )
     stalled_epoch = jnp.where((carry.stalled_epoch < 0) & all_zero & ~diverged, epoch, carry.stalled_epoch)
 
+    monitored = {"loss": train_loss, **metrics}
+    if val_data is not None:
+        monitored.update({"val_loss": val_loss, **{f"val_{k}": v for k, v in val_metrics.items()}})
+    # A reduce-on-plateau schedule in the optimizer steps once per epoch, on the value it monitors.
+    opt_state = optim.end_of_epoch(opt_state, monitored)
     stopping, stop = carry.early_stopping, jnp.zeros((), bool)
     if trainer.early_stopping is not None:
-        monitored = {"loss": train_loss, "val_loss": val_loss, **metrics}
-        monitored.update({f"val_{k}": v for k, v in val_metrics.items()})
         stopping, stop = update_early_stopping(
-            trainer.early_stopping, stopping, monitored[trainer.early_stopping.monitor], epoch, params
+            trainer.early_stopping, stopping, monitored[trainer.early_stopping.monitor], epoch, evaluated
         )
         if trainer.early_stopping.restore_best:
             finished = stop | diverged | (epoch + 1 >= trainer.epochs)
@@ -500,12 +522,3 @@ def _guard(new_params: Any, grads: Any) -> jax.Array:
             term = jnp.real(p) * 0 + (g != 0).astype(jnp.real(p).dtype)
             total = total + jnp.sum(term).astype(jnp.float32)
     return total
-
-
-def _takes_extra_args(transformation: Any) -> bool:
-    """Whether ``update`` accepts Optax's extra arguments (``value``, ``grad``, ``value_fn``)."""
-    try:
-        parameters = inspect.signature(transformation.update).parameters.values()
-    except (TypeError, ValueError):
-        return False
-    return any(p.kind == inspect.Parameter.VAR_KEYWORD for p in parameters)

@@ -46,7 +46,7 @@ import numpy as np
 from gdjax import optim
 from gdjax._checks import check_finite_array, check_int, check_nonnegative, check_positive
 from gdjax.optim import apply_updates
-from gdjax.train._trainer import is_transformation
+from gdjax.train._transformations import is_transformation, takes_extra_args
 from gdjax.train._tree import all_finite, select
 
 CONVERGED = 0
@@ -268,6 +268,7 @@ def _minimize(minimizer: Minimizer, x0, tol, xtol, ftol, max_norm, hyperparams) 
     fun, max_steps, k = minimizer.fun, minimizer.max_steps, minimizer.check_every
     transformation = minimizer.transformation(hyperparams)
     record = minimizer.keep_trajectory
+    extra_args = takes_extra_args(transformation)
 
     shape = jax.eval_shape(fun, x0).shape
     if shape != ():
@@ -286,7 +287,10 @@ def _minimize(minimizer: Minimizer, x0, tol, xtol, ftol, max_norm, hyperparams) 
     def plain_step(inner, t):
         """One unchecked step (``t``: the 0-based index of the step, for the trajectory)."""
         x, value, grad, opt_state, trajectory, values, _, _ = inner
-        updates, opt_state = transformation.update(grad, opt_state, x)
+        if extra_args:  # Optax's protocol: L-BFGS's line search evaluates the function itself
+            updates, opt_state = transformation.update(grad, opt_state, x, value=value, grad=grad, value_fn=fun)
+        else:
+            updates, opt_state = transformation.update(grad, opt_state, x)
         new_x = apply_updates(x, updates)
         new_value, new_grad = value_and_grad(new_x)
         if record:

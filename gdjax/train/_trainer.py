@@ -40,17 +40,13 @@ from gdjax.train import _loop
 from gdjax.train._early_stopping import EarlyStopping
 from gdjax.train._objective import check_scalar_output, data_loss, masked_data_loss, penalty_term
 from gdjax.train._objective import loss_takes_key as detect_loss_takes_key
+from gdjax.train._transformations import is_transformation
 
 Params = Any
 Data = Any
 Hyperparams = Any
 Remainder = Literal["drop", "pad"]
 Layout = Literal["auto", "tree"]
-
-
-def is_transformation(optimizer: Any) -> bool:
-    """True for an object with ``init`` and ``update`` (gdjax or Optax gradient transformation)."""
-    return callable(getattr(optimizer, "init", None)) and callable(getattr(optimizer, "update", None))
 
 
 class Trainer(NamedTuple):
@@ -73,6 +69,7 @@ class Trainer(NamedTuple):
     record_step_loss: bool
     loss_takes_key: bool
     layout: Layout
+    evaluate_averaged: bool = False
 
     # ------------------------------------------------------------ pure functions
 
@@ -217,6 +214,7 @@ def make_trainer(
     record_step_loss: bool = False,
     loss_takes_key: bool | None = None,
     layout: Layout = "auto",
+    evaluate_averaged: bool = False,
 ) -> Trainer:
     """The validated configuration of a training.
 
@@ -253,6 +251,11 @@ def make_trainer(
         flattened into one vector (:mod:`gdjax.train._layout`; the same
         updates, fewer and larger fused operations), ``"tree"`` always on the
         tree.
+      evaluate_averaged: evaluate every epoch (metrics, validation loss,
+        early stopping) at the optimizer's average of the parameters
+        (:func:`gdjax.optim.average_params`: Polyak, SWA or an EMA) instead
+        of the parameters themselves; early stopping then keeps the best
+        average.
 
     Returns:
       A :class:`Trainer`.
@@ -269,7 +272,11 @@ def make_trainer(
         batch_size = check_int("batch_size", batch_size, minimum=1)
     check_choice("remainder", remainder, ("drop", "pad"))
     check_choice("layout", layout, ("auto", "tree"))
-    for name, flag in (("shuffle", shuffle), ("record_step_loss", record_step_loss)):
+    for name, flag in (
+        ("shuffle", shuffle),
+        ("record_step_loss", record_step_loss),
+        ("evaluate_averaged", evaluate_averaged),
+    ):
         if not isinstance(flag, bool):
             raise ValueError(f"{name} must be a bool; got {flag!r}.")
     metric_items: tuple[tuple[str, Callable[[Params, Data], Any]], ...] = ()
@@ -317,4 +324,5 @@ def make_trainer(
         record_step_loss=record_step_loss,
         loss_takes_key=loss_takes_key,
         layout=layout,
+        evaluate_averaged=evaluate_averaged,
     )
