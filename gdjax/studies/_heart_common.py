@@ -146,3 +146,181 @@ def spread(values: Any) -> dict[str, float]:
         "mean": float(values.mean()),
         "std": float(values.std()),
     }
+
+
+# ------------------------------------------------ the honest protocol: train / validation / test
+
+
+@functools.lru_cache(maxsize=64)
+def stratified_split(seed: int = 0) -> gdjax.data.HeartStratifiedSplit:
+    """The stratified 181/61/61 train/validation/test split of seed ``seed`` (cached).
+
+    Split ``seed`` is the same for every study: the heart study's split ``s``
+    under study seed ``k`` is ``stratified_split(1000 k + s)``, so its split 0
+    is the one the restarts and overfitting studies use.
+    """
+    return gdjax.data.load_heart_stratified_split(seed)
+
+
+def split_seed(study_seed: int, index: int) -> int:
+    """The split seed of the ``index``-th split under a study's seed (split 0: the study seed's own split)."""
+    return 1000 * int(study_seed) + int(index)
+
+
+class ModelTask(NamedTuple):
+    """A model with its loss and accuracy metric, independent of the split (data come with each call).
+
+    One object per (sizes, dropout), cached, so every split trains the same
+    loss function and reuses one compiled program.
+    """
+
+    model: Model
+    loss: Callable[..., jax.Array]
+    accuracy: Callable[[Any, Any], jax.Array]
+    n_params: int
+
+
+@functools.lru_cache(maxsize=16)
+def model_task(sizes: Sequence[int] | None = COURSE_SIZES, *, dropout: float = 0.0) -> ModelTask:
+    """The MLP of ``sizes`` (ReLU hidden layers, sigmoid output), or logistic regression for None."""
+    if sizes is None:
+        model = gdjax.models.logistic_regression(COURSE_SIZES[0])
+    else:
+        model = gdjax.models.mlp(tuple(sizes), hidden="relu", output="sigmoid", dropout=dropout)
+
+    if dropout > 0:
+
+        def loss(params, batch, key):
+            return sigmoid_binary_cross_entropy(model.logits(params, batch[0], key=key), batch[1])
+    else:
+
+        def loss(params, batch):
+            return sigmoid_binary_cross_entropy(model.logits(params, batch[0]), batch[1])
+
+    def accuracy(params, data):
+        return gdjax.metrics.accuracy(model.apply(params, data[0]), data[1])
+
+    return ModelTask(model, loss, accuracy, gdjax.count_params(model.init(jax.random.key(0))))
+
+
+def roc_auc(scores: Any, labels: Any) -> jax.Array:
+    """Area under the ROC curve: the chance that a random positive scores above a random negative.
+
+    ``mean over (positive i, negative j) of [s_i > s_j] + [s_i = s_j] / 2``,
+    the Mann-Whitney U statistic divided by ``n_pos n_neg`` (Hanley & McNeil,
+    *Radiology* 143, 1982), ties counted half, so a constant score gives 0.5.
+    ``scores`` may carry leading batch axes (one row per run); ``labels`` are
+    0/1 of shape ``(n,)``. NaN when a class is absent. Jittable; pairwise, so
+    for test sets of hundreds of rows, not millions.
+    """
+    scores, labels = jnp.asarray(scores), jnp.asarray(labels)
+    pos = labels > 0.5
+    pair = (pos[:, None] & ~pos[None, :]).astype(scores.dtype)
+    diff = scores[..., :, None] - scores[..., None, :]
+    wins = jnp.where(diff > 0, 1.0, jnp.where(diff == 0, 0.5, 0.0))
+    count = jnp.sum(pair)
+    return jnp.where(count > 0, jnp.sum(wins * pair, axis=(-2, -1)) / jnp.maximum(count, 1), jnp.nan)
+
+
+class Scores(NamedTuple):
+    """Test (or validation) scores of runs: each array has the runs' leading axes."""
+
+    accuracy: np.ndarray
+    f1: np.ndarray
+    roc_auc: np.ndarray
+
+
+def scores_of(probs: Any, labels: Any) -> Scores:
+    """Accuracy and F1 at threshold 0.5, and ROC-AUC, of probabilities ``(..., n)`` against 0/1 labels.
+
+    The same numbers as :func:`gdjax.metrics.accuracy`, :func:`gdjax.metrics.f1_score` and
+    :func:`roc_auc`, computed in NumPy on the host: a few hundred runs of 61 patients, where
+    dispatching JAX operations one by one would cost more than the arithmetic.
+    """
+    p = np.asarray(probs, np.float64)
+    y = np.asarray(labels) > 0.5
+    if p.shape[-1:] != y.shape:
+        raise ValueError(f"probs must end with the labels' axis {y.shape}; got shape {p.shape}.")
+    predicted = p >= 0.5
+    tp = np.sum(predicted & y, axis=-1)
+    fp = np.sum(predicted & ~y, axis=-1)
+    fn = np.sum(~predicted & y, axis=-1)
+    denominator = 2 * tp + fp + fn
+    f1 = np.where(denominator > 0, 2 * tp / np.maximum(denominator, 1), 0.0)
+    diff = p[..., y][..., :, None] - p[..., ~y][..., None, :]
+    wins = (diff > 0) + 0.5 * (diff == 0)
+    auc = wins.mean(axis=(-2, -1)) if y.any() and (~y).any() else np.full(p.shape[:-1], np.nan)
+    return Scores(np.mean(predicted == y, axis=-1), f1, auc)
+
+
+class Baseline(NamedTuple):
+    """The majority-class baseline: the training set's commoner class predicted for everyone."""
+
+    predicted_class: int
+    accuracy: float
+    f1: float
+    roc_auc: float
+
+
+def majority_baseline(y_train: Any, y_test: Any) -> Baseline:
+    """Predicts the training rows' majority class for every test row (a constant score: ROC-AUC 0.5)."""
+    y_train, y_test = np.asarray(y_train), np.asarray(y_test)
+    predicted = int(np.mean(y_train) > 0.5)
+    constant = np.full(y_test.shape, float(predicted), np.float32)
+    scores = scores_of(constant, y_test)
+    return Baseline(predicted, float(scores.accuracy), float(scores.f1), float(scores.roc_auc))
+
+
+class VarianceComponents(NamedTuple):
+    """Spread of a score over splits x restarts, separated into the split's part and the seed's part.
+
+    The one-way random-effects model ``x_sr = mu + a_s + e_sr`` (split
+    effect ``a_s``, seed effect ``e_sr``): ``seed_std`` is the square root
+    of the pooled within-split variance, ``split_std`` that of the
+    between-split variance of the split means less the seed's share,
+    ``var(means) - seed_var / R`` (clipped at 0; the ANOVA estimator,
+    e.g. Searle, Casella & McCulloch, *Variance Components*, 1992, ch. 3).
+    ``total_std`` is the plain standard deviation of all the values.
+    """
+
+    split_std: float
+    seed_std: float
+    total_std: float
+    split_means: np.ndarray
+
+
+def variance_components(values: Any) -> VarianceComponents:
+    """:class:`VarianceComponents` of ``values[split, restart]`` (NaN entries ignored)."""
+    values = np.asarray(values, np.float64)
+    if values.ndim != 2 or values.shape[0] < 2 or values.shape[1] < 2:
+        raise ValueError(f"values must be [splits, restarts] with at least 2 of each; got shape {values.shape}.")
+    counts = np.sum(np.isfinite(values), axis=1)
+    means = np.nanmean(values, axis=1)
+    seed_var = float(np.nanmean(np.nanvar(values, axis=1, ddof=1)))
+    between = float(np.var(means, ddof=1))
+    split_var = max(between - seed_var / float(np.mean(counts)), 0.0)
+    return VarianceComponents(
+        float(np.sqrt(split_var)), float(np.sqrt(seed_var)), float(np.nanstd(values, ddof=1)), means
+    )
+
+
+def mean_difference(differences: Any, confidence: float = 0.95) -> dict[str, float]:
+    """Mean of paired differences with its Student t interval (``gdjax.restarts.mean_interval``) as a dict."""
+    t = gdjax.restarts.mean_interval(np.asarray(differences, np.float64), confidence=confidence)
+    return {"mean": t.mean, "low": t.low, "high": t.high, "std": t.std, "count": t.count, "confidence": confidence}
+
+
+def interval_verdict(interval: Mapping[str, float], *, positive: str, negative: str, difference: str) -> str:
+    """Words for a paired difference's interval: which side of zero it lies on, or that it holds zero.
+
+    ``positive``/``negative`` name who is ahead when the whole interval is
+    above/below zero; ``difference`` names the difference (``"network minus
+    logistic"``).
+    """
+    mean, low, high = interval["mean"], interval["low"], interval["high"]
+    shown = f"(mean {difference} {mean:+.3f}, 95% interval {low:+.3f} to {high:+.3f})"
+    if low > 0:
+        return f"{positive}, by {abs(mean):.3f} on average {shown}"
+    if high < 0:
+        return f"{negative}, by {abs(mean):.3f} on average {shown}"
+    return f"no difference the interval can detect {shown}: it holds zero"
