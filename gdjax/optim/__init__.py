@@ -109,6 +109,7 @@ from gdjax.optim._learning_rate import (
     ScaleByLearningRateState,
     current_learning_rate,
     scale_by_learning_rate,
+    single_learning_rate,
 )
 from gdjax.optim._partition import PartitionState, partition
 from gdjax.optim._plateau import (
@@ -309,6 +310,7 @@ __all__ = [
     "sgd",
     "sign_sgd",
     "signum",
+    "single_learning_rate",
     "split",
     "step_decay_schedule",
     "switch",
