@@ -520,6 +520,8 @@ def add_decayed_weights(
             raise ValueError(NO_PARAMS_MSG)
         if schedule is None:
             decay = weight_decay
+            if isinstance(decay, (int, float)) and decay == 0:
+                return updates, state  # the number 0 adds nothing (as Optax); a traced 0 computes g + 0 p
         else:
             decay = _hyper.scheduled("weight_decay", schedule, state.count)
             state = AddDecayedWeightsState(safe_increment(state.count))
