@@ -150,11 +150,11 @@ def learning_rate_from_state(opt_state: Any) -> jax.Array | None:
     - ``optax.inject_hyperparams`` states: ``hyperparams["learning_rate"]``,
       the rate of the latest update (of the first one before any update).
     """
+    rate = optim.single_learning_rate(opt_state)  # the effective rate: plateaus and switches included
+    if rate is not None:
+        return jnp.asarray(rate)
     is_gdjax = lambda node: isinstance(node, optim.ScaleByLearningRateState)
-    found = [node for node in jax.tree.leaves(opt_state, is_leaf=is_gdjax) if is_gdjax(node)]
-    if len(found) == 1:
-        return jnp.asarray(optim.current_learning_rate(opt_state))
-    if found:
+    if any(is_gdjax(node) for node in jax.tree.leaves(opt_state, is_leaf=is_gdjax)):
         return None  # several parameter groups with their own rates: no single rate in force
 
     def is_injected(node: Any) -> bool:
