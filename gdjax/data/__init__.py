@@ -56,7 +56,16 @@ from gdjax.data._split import (
     train_test_split,
     train_test_split_indices,
 )
-from gdjax.data._tables import COURSE_LINES, COURSE_XS, Dataset, course_line_tables, line_table, truth_table
+from gdjax.data._tables import (
+    COURSE_LINES,
+    COURSE_XS,
+    INSURANCE_COLUMNS,
+    Dataset,
+    course_line_tables,
+    line_table,
+    load_insurance,
+    truth_table,
+)
 
 __all__ = [
     "ADMISSIONS_BIAS",
@@ -67,6 +76,7 @@ __all__ = [
     "HEART_CATEGORICAL",
     "HEART_NUMERIC",
     "HEART_TARGET",
+    "INSURANCE_COLUMNS",
     "MISSING_TOKENS",
     "Batches",
     "CSVData",
@@ -92,6 +102,7 @@ __all__ = [
     "load_heart_split",
     "load_heart_stratified_split",
     "load_heart_table",
+    "load_insurance",
     "masked_mean",
     "num_batches",
     "num_examples",

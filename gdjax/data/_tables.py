@@ -1,4 +1,4 @@
-"""The course's small tables: straight lines and logic-gate truth tables.
+"""The course's small tables: straight lines, logic-gate truth tables and the insurance table.
 
 Every table is a :class:`Dataset` with inputs ``x`` of shape ``(n, d)`` and a
 target ``y`` of shape ``(n,)``, floating (float32 by default).
@@ -7,6 +7,7 @@ target ``y`` of shape ``(n,)``, floating (float32 by default).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from importlib import resources
 from typing import Any, Literal, NamedTuple
 
 import jax
@@ -108,3 +109,31 @@ def truth_table(gate: Gate, *, dtype: Any = None) -> Dataset:
     else:
         x = [[0, 0], [0, 1], [1, 0], [1, 1]]
     return Dataset(x=jnp.asarray(x, dtype), y=jnp.asarray(outputs, dtype))
+
+
+INSURANCE_COLUMNS: tuple[str, ...] = ("age", "have_car", "have_insurance")
+"""The columns of the course's insurance table, in file order (the last is the target)."""
+
+
+def load_insurance(*, dtype: Any = None) -> Dataset:
+    """The course's insurance table: 11 people, their age and whether they have a car, and the target.
+
+    ``x = [[age, have_car], ...]`` (shape ``(11, 2)``, ages 19 to 65 years,
+    ``have_car`` 0/1) and ``y = have_insurance`` (shape ``(11,)``, 0/1; 5
+    positives). The table of the course's binary-classification slides, for
+    ``y_hat = sigmoid(w1 age + w2 have_car + b)``; its provenance is in
+    ``INSURANCE_README.md``. The age is unscaled, so a learning rate that
+    suits the binary input is far too large for it: the case for
+    standardising features.
+
+    Args:
+      dtype: floating dtype of ``x`` and ``y`` (default float32).
+    """
+    dtype = _dtype(dtype)
+    text = resources.files("gdjax.data").joinpath("insurance.csv").read_text(encoding="utf-8")
+    lines = [line for line in text.splitlines() if line.strip()]
+    header = tuple(name.strip() for name in lines[0].split(","))
+    if header != INSURANCE_COLUMNS:
+        raise ValueError(f"insurance.csv: expected the columns {INSURANCE_COLUMNS}; got {header}.")
+    rows = np.array([[float(v) for v in line.split(",")] for line in lines[1:]], dtype=np.float64)
+    return Dataset(x=jnp.asarray(rows[:, :2], dtype), y=jnp.asarray(rows[:, 2], dtype))
