@@ -417,6 +417,14 @@ def _figure_scores(r: Results, out: FigureWriter) -> None:
     )
 
 
+def _split_ticks(ax, order: np.ndarray) -> None:
+    """Each split's number under it when there are few; none when they would overlap."""
+    if len(order) <= 16:
+        ax.set_xticks(np.arange(len(order)), [str(int(i)) for i in order], fontsize=7)
+    else:
+        ax.set_xticks([])
+
+
 def _figure_splits(r: Results, out: FigureWriter) -> None:
     fig, axes = plot.figure(1, 2, width=5.4, height=3.8)
     ax = axes[0, 0]
@@ -438,7 +446,7 @@ def _figure_splits(r: Results, out: FigureWriter) -> None:
         )
     ax.axhline(r.majority_baseline, color=_COLORS["majority"], ls="--", lw=1.2, label="majority class")
     ax.axhspan(*r.keras_range, color="tab:green", alpha=0.12, label="Keras reference")
-    ax.set_xticks(x, [str(int(i)) for i in order], fontsize=7)
+    _split_ticks(ax, order)
     ax.set(xlabel="split (ordered by the network's mean)", ylabel="test accuracy", title="Spread: split against seed")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=2, frameon=False)
@@ -448,7 +456,7 @@ def _figure_splits(r: Results, out: FigureWriter) -> None:
     ax.axhspan(d["low"], d["high"], color=_COLORS["network"], alpha=0.2, label="95% interval of the mean")
     ax.axhline(d["mean"], color=_COLORS["network"], lw=1.4, label=f"mean {d['mean']:+.3f}")
     ax.axhline(0, color="black", lw=0.8, ls=":")
-    ax.set_xticks(x, [str(int(i)) for i in order], fontsize=7)
+    _split_ticks(ax, order)
     ax.set(
         xlabel="split (same order)", ylabel="network - logistic (test accuracy)", title="Paired difference per split"
     )
