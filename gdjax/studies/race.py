@@ -610,8 +610,8 @@ def figures(r: Results, out: FigureWriter) -> None:
         fig,
         "race_paths.png",
         "Each optimizer at its tuned learning rate from the centre of the start box (white square), until it "
-        f"reached f - f* <= {r.tolerance:g} (dot) or the {r.max_steps}-step budget; top: SGD and momentum, "
-        "bottom: the adaptive methods. Grey levels: log10(f - f* + 0.001), a log colour scale.",
+        f"settled within f - f* <= {r.tolerance:g} (dot) or to the end of the {r.max_steps}-step budget; top: SGD "
+        "and momentum, bottom: the adaptive methods. Grey levels: log10(f - f* + 0.001), a log colour scale.",
     )
 
     # Steps against the learning rate: the tuned rate and the converging range.
@@ -638,7 +638,7 @@ def figures(r: Results, out: FigureWriter) -> None:
         fig,
         "race_rates.png",
         f"Median steps over {r.num_starts} starts against the learning rate ({r.rates_per_decade} rates a decade, "
-        "all in one compiled sweep); a gap in a curve: fewer than half the starts reached the tolerance within "
+        "all in one compiled sweep); a gap in a curve: fewer than half the starts settled within the tolerance in "
         f"{r.max_steps} steps (or they diverged). Dots: the tuned rates.",
     )
 
@@ -803,7 +803,7 @@ def claims(r: Results) -> dict[str, str]:
                 f"{a.limit_crossed_step}, before the relapse: near the minimum the gradients shrink, so does the "
                 "second-moment average v, and the effective step eta/(sqrt(v)+eps) grows until the iterate is "
                 "unstable along the valley's steep direction (Cohen et al. 2022, 'Adaptive gradient methods at the "
-                "edge of stability'); the oscillation grows until the large gradients refill v, and the cycle repeats"
+                "edge of stability'); the oscillation grows until the large gradients refill v, and it settles again"
             )
         out["adam_relapse"] = sentence + "."
     relapsing = [
