@@ -21,6 +21,8 @@ from typing import Any, NamedTuple
 import jax.numpy as jnp
 import numpy as np
 
+from gdjax._dtypes import float_dtype
+
 MISSING_TOKENS = frozenset({"", "?", "na", "n/a", "nan", "null", "none"})
 """Field values (lower-cased) read as a missing value."""
 
@@ -246,11 +248,12 @@ def _as_name_list(argument: str, value: Any) -> list[str]:
 
 
 def _float_dtype(dtype: Any) -> Any:
+    """The dtype to load features in: float32 unless a floating dtype is given."""
     if dtype is None:
         return jnp.float32
     if not jnp.issubdtype(dtype, jnp.floating):
         raise ValueError(f"dtype must be a floating dtype; got {dtype!r}.")
-    return dtype
+    return float_dtype(dtype)
 
 
 def _encode(

@@ -8,11 +8,11 @@ from typing import Any
 import jax
 
 from gdjax._checks import check_int, check_nonnegative
+from gdjax._typing import Params
 from gdjax.diagnostics._common import as_key, check_callable
 from gdjax.diagnostics._noise import gradient_noise_scale
 from gdjax.diagnostics._sharpness import sharpness
 
-Params = Any
 Metric = Callable[[Params, Any], jax.Array]
 
 

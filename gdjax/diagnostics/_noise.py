@@ -11,9 +11,9 @@ import jax.numpy as jnp
 import numpy as np
 
 from gdjax._checks import check_int, check_positive, is_traced
+from gdjax._typing import Params
 from gdjax.diagnostics._common import as_key, call_jitted, check_callable, check_params, num_examples, scalar_loss
 
-Params = Any
 Loss = Callable[[Params, Any], Any]
 
 

@@ -18,6 +18,7 @@ import numpy as np
 
 import gdjax.optim as optim
 from gdjax._checks import check_choice, check_finite_array, check_int, check_positive
+from gdjax._typing import Params
 from gdjax.diagnostics._common import (
     as_key,
     call_jitted,
@@ -27,7 +28,6 @@ from gdjax.diagnostics._common import (
     scalar_loss,
 )
 
-Params = Any
 Loss = Callable[[Params, Any], Any]
 
 #: Points of ``t`` in ``[0, 1]`` used when a barrier is not given its own.

@@ -10,6 +10,7 @@ import jax
 import jax.numpy as jnp
 
 from gdjax._checks import check_int, check_nonnegative, check_range, is_traced
+from gdjax._typing import Params
 from gdjax.diagnostics._common import (
     as_key,
     call_jitted,
@@ -20,7 +21,6 @@ from gdjax.diagnostics._common import (
     scalar_loss,
 )
 
-Params = Any
 Loss = Callable[[Params, Any], Any]
 
 

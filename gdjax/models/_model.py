@@ -9,7 +9,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-Params = Any  # a pytree of arrays
+from gdjax._typing import Params
 
 
 class Model(NamedTuple):

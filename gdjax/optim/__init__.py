@@ -50,6 +50,7 @@ The learning rate in force is recorded in the optimizer state by
 switch).
 """
 
+from gdjax._typing import Params
 from gdjax.optim._alias import (
     adadelta,
     adafactor,
@@ -75,12 +76,12 @@ from gdjax.optim._base import (
     GradientTransformation,
     GradientTransformationExtraArgs,
     OptState,
-    Params,
     ScalarOrSchedule,
     Schedule,
     TransformInitFn,
     TransformUpdateFn,
     Updates,
+    all_finite,
     apply_updates,
     chain,
     identity,
@@ -237,6 +238,7 @@ __all__ = [
     "adamaxw",
     "adamw",
     "add_decayed_weights",
+    "all_finite",
     "amsgrad",
     "apply_if_finite",
     "apply_updates",

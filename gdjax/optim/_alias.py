@@ -19,8 +19,9 @@ from typing import Any
 import jax
 
 from gdjax import _checks
+from gdjax._typing import Params, PyTree
 from gdjax.optim import _hyper
-from gdjax.optim._base import GradientTransformation, Params, PyTree, ScalarOrSchedule, chain, identity
+from gdjax.optim._base import GradientTransformation, ScalarOrSchedule, chain, identity
 from gdjax.optim._blockwise import (
     clip_by_block_rms,
     decay_rate_pow,

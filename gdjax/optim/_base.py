@@ -28,6 +28,7 @@ negative count.
 
 from __future__ import annotations
 
+import functools
 import inspect
 import weakref
 from collections.abc import Callable
@@ -36,10 +37,9 @@ from typing import Any, NamedTuple, Protocol
 import jax
 import jax.numpy as jnp
 
+from gdjax._typing import Params, PyTree
 from gdjax.optim._recipe import hyperparameters
 
-PyTree = Any
-Params = Any  # a pytree of arrays
 Updates = Any  # a pytree with the structure of Params
 OptState = Any  # a pytree of arrays (NamedTuples, tuples, dicts)
 Schedule = Callable[[jax.typing.ArrayLike], jax.typing.ArrayLike]
@@ -233,3 +233,13 @@ def safe_increment(count: jax.typing.ArrayLike) -> jax.Array:
 def zero_count() -> jax.Array:
     """The initial value of every step counter: an ``int32`` zero."""
     return jnp.zeros([], jnp.int32)
+
+
+def all_finite(tree: PyTree) -> jax.Array:
+    """A scalar bool: every element of every inexact leaf of ``tree`` is finite (True for no leaves)."""
+    flags = [
+        jnp.all(jnp.isfinite(leaf))
+        for leaf in jax.tree.leaves(tree)
+        if jnp.issubdtype(jnp.result_type(leaf), jnp.inexact)
+    ]
+    return functools.reduce(jnp.logical_and, flags, jnp.array(True))

@@ -18,15 +18,10 @@ import jax.numpy as jnp
 import numpy as np
 
 from gdjax import _checks
+from gdjax._dtypes import real_dtype
+from gdjax._typing import PyTree
 from gdjax.optim import _hyper
-from gdjax.optim._base import (
-    NO_PARAMS_MSG,
-    GradientTransformation,
-    PyTree,
-    init_empty_state,
-    safe_increment,
-    zero_count,
-)
+from gdjax.optim._base import NO_PARAMS_MSG, GradientTransformation, init_empty_state, safe_increment, zero_count
 from gdjax.optim._recipe import hyperparameters
 
 cast = _hyper.cast_like
@@ -257,7 +252,7 @@ def scale_by_factored_rms(
         raise ValueError(f"decay_rate_fn must be a callable (step, decay_rate) -> beta; got {decay_rate_fn!r}.")
 
     def placeholder(p):
-        return jnp.zeros((1,), _hyper.real_dtype(p.dtype))
+        return jnp.zeros((1,), real_dtype(p.dtype))
 
     def init_fn(params):
         rows, cols, full = [], [], []
@@ -265,7 +260,7 @@ def scale_by_factored_rms(
         for p in leaves:
             p = jnp.asarray(p)
             dims = factored_dims(p.shape, factored, min_dim_size_to_factor)
-            dtype = _hyper.real_dtype(p.dtype)
+            dtype = real_dtype(p.dtype)
             if dims is None:
                 rows.append(placeholder(p))
                 cols.append(placeholder(p))

@@ -23,6 +23,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from gdjax import _checks
+from gdjax._dtypes import float_dtype
 
 _KINDS = {
     "finite": lambda name, v: _checks.check_range(name, v),
@@ -135,14 +136,6 @@ def abs_sq(x: jax.Array) -> jax.Array:
     return x * x
 
 
-def real_dtype(dtype: Any) -> Any:
-    """The real dtype of the same precision (``complex64 -> float32``); real dtypes unchanged."""
-    dtype = jnp.dtype(dtype)
-    if jnp.issubdtype(dtype, jnp.complexfloating):
-        return jnp.finfo(dtype).dtype
-    return dtype
-
-
 def scalar(value: Any) -> Any:
     """A hyperparameter ready for derived arithmetic (``1 - b1``, ``b1 ** t``).
 
@@ -162,9 +155,6 @@ def cast_like(value: Any, leaf: jax.Array) -> jax.Array:
     return jnp.asarray(value_of(value), dtype=leaf.dtype)
 
 
-def float_dtype(value: Any) -> jnp.dtype:
+def value_dtype(value: Any) -> jnp.dtype:
     """The floating dtype a hyperparameter is stored in: its own, or the default float."""
-    dtype = jnp.asarray(value_of(value)).dtype
-    if jnp.issubdtype(dtype, jnp.floating):
-        return dtype
-    return jnp.asarray(0.0).dtype
+    return float_dtype(jnp.asarray(value_of(value)).dtype)

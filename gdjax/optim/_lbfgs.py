@@ -35,8 +35,9 @@ import jax
 import jax.numpy as jnp
 
 from gdjax import _checks
+from gdjax._typing import PyTree
 from gdjax.optim import _hyper
-from gdjax.optim._base import NO_PARAMS_MSG, GradientTransformation, PyTree, chain, safe_increment
+from gdjax.optim._base import NO_PARAMS_MSG, GradientTransformation, chain, safe_increment
 from gdjax.optim._learning_rate import scale_by_learning_rate
 from gdjax.optim._recipe import hyperparameters
 from gdjax.optim._transforms import scale

@@ -25,14 +25,7 @@ import jax
 import jax.numpy as jnp
 
 from gdjax.optim import _hyper
-from gdjax.optim._base import (
-    GradientTransformation,
-    OptState,
-    ScalarOrSchedule,
-    identity,
-    safe_increment,
-    zero_count,
-)
+from gdjax.optim._base import GradientTransformation, OptState, ScalarOrSchedule, identity, safe_increment, zero_count
 from gdjax.optim._recipe import hyperparameters
 
 
@@ -74,7 +67,7 @@ def scale_by_learning_rate(learning_rate: ScalarOrSchedule | None, *, flip_sign:
         del params
         count = zero_count() if schedule is not None else None
         rate = _hyper.scheduled("learning_rate", schedule, count) if schedule is not None else learning_rate
-        return ScaleByLearningRateState(count, jnp.asarray(rate, _hyper.float_dtype(rate)))
+        return ScaleByLearningRateState(count, jnp.asarray(rate, _hyper.value_dtype(rate)))
 
     def update_fn(updates, state, params=None, **extra_args):
         del params, extra_args

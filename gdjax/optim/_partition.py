@@ -7,7 +7,8 @@ from typing import Any, NamedTuple
 
 import jax
 
-from gdjax.optim._base import GradientTransformation, PyTree, call_update
+from gdjax._typing import PyTree
+from gdjax.optim._base import GradientTransformation, call_update
 from gdjax.optim._recipe import hyperparameters
 from gdjax.optim._wrappers import masked
 

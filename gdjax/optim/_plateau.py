@@ -189,7 +189,7 @@ def reduce_on_plateau(
     options = PlateauOptions(monitor, mode, threshold_mode)
 
     def init_fn(params):
-        dtype = _hyper.float_dtype(factor)
+        dtype = _hyper.value_dtype(factor)
         as_float = lambda v: jnp.asarray(v, dtype)
         as_int = lambda v: jnp.asarray(v).astype(jnp.int32)
         hyper = PlateauHyperparams(

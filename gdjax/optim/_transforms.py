@@ -19,13 +19,13 @@ from typing import Any, NamedTuple
 import jax
 import jax.numpy as jnp
 
+from gdjax._dtypes import real_dtype
+from gdjax._typing import Params, PyTree
 from gdjax.optim import _hyper
 from gdjax.optim._base import (
     NO_PARAMS_MSG,
     EmptyState,
     GradientTransformation,
-    Params,
-    PyTree,
     ScalarOrSchedule,
     Schedule,
     init_empty_state,
@@ -63,7 +63,7 @@ def _zeros(params: Params, dtype: Any = None) -> PyTree:
 
 def _real_full(params: Params, value: Any = 0.0) -> PyTree:
     """Accumulators of squared magnitudes: real-valued, in the real dtype of each leaf (complex64 -> float32)."""
-    return jax.tree.map(lambda p: jnp.full(jnp.shape(p), value, _hyper.real_dtype(jnp.result_type(p))), params)
+    return jax.tree.map(lambda p: jnp.full(jnp.shape(p), value, real_dtype(jnp.result_type(p))), params)
 
 
 def _cast_tree(tree: PyTree, dtype: Any) -> PyTree:

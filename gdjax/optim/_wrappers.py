@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
@@ -11,8 +10,9 @@ import jax.numpy as jnp
 import numpy as np
 
 from gdjax import _checks
+from gdjax._typing import PyTree
 from gdjax.optim import _hyper
-from gdjax.optim._base import NO_PARAMS_MSG, GradientTransformation, PyTree, call_update, safe_increment, zero_count
+from gdjax.optim._base import NO_PARAMS_MSG, GradientTransformation, all_finite, call_update, safe_increment, zero_count
 from gdjax.optim._recipe import hyperparameters
 
 
@@ -87,11 +87,6 @@ class ApplyIfFiniteState(NamedTuple):
     inner_state: Any
 
 
-def _all_finite(tree: PyTree) -> jax.Array:
-    finite = [jnp.all(jnp.isfinite(leaf)) for leaf in jax.tree.leaves(tree)]
-    return functools.reduce(jnp.logical_and, finite, jnp.array(True))
-
-
 @hyperparameters(elementwise=True)
 def apply_if_finite(inner: GradientTransformation, max_consecutive_errors: int) -> GradientTransformation:
     """Skips updates holding a NaN or an infinity, and counts them.
@@ -119,7 +114,7 @@ def apply_if_finite(inner: GradientTransformation, max_consecutive_errors: int) 
         )
 
     def update_fn(updates, state, params=None, **extra_args):
-        finite = _all_finite(updates)
+        finite = all_finite(updates)
         notfinite_count = jnp.where(finite, zero_count(), safe_increment(state.notfinite_count))
 
         def accept(operand):

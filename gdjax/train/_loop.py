@@ -53,6 +53,7 @@ import jax.numpy as jnp
 
 from gdjax import optim
 from gdjax._checks import check_choice
+from gdjax._dtypes import float_dtype
 from gdjax.data import epoch_batches, num_batches, num_examples, take
 from gdjax.train._early_stopping import EarlyStoppingState, init_early_stopping, update_early_stopping
 from gdjax.train._history import EpochRecord, HistoryBuffer
@@ -136,10 +137,6 @@ def check_validation(trainer: Any, train_data: Any, val_data: Any) -> None:
         )
 
 
-def _float_dtype(dtype: Any, fallback: Any) -> Any:
-    return dtype if jnp.issubdtype(dtype, jnp.floating) else fallback
-
-
 def learning_rate_from_state(opt_state: Any) -> jax.Array | None:
     """The learning rate recorded in an optimizer state, or None if it holds none (or several).
 
@@ -195,7 +192,7 @@ def init_state(
     sample = jax.tree.map(lambda a: jax.ShapeDtypeStruct((shape.batch_size,) + a.shape[1:], a.dtype), train_data)
     loss_dtype = jax.eval_shape(lambda p, b: trainer.objective(p, b, None, hyperparams), params, sample).dtype
     metric_dtypes = {
-        name: _float_dtype(jax.eval_shape(functools.partial(_metric, name, fn), params, train_data).dtype, loss_dtype)
+        name: float_dtype(jax.eval_shape(functools.partial(_metric, name, fn), params, train_data).dtype, loss_dtype)
         for name, fn in trainer.metrics
     }
     rate = jax.eval_shape(lambda s: _learning_rate(trainer, s, jnp.zeros((), jnp.int32)), opt_state)
@@ -205,7 +202,7 @@ def init_state(
         loss_dtype=loss_dtype,
         has_validation=val_data is not None,
         metric_dtypes=metric_dtypes,
-        lr_dtype=None if rate is None else _float_dtype(rate.dtype, loss_dtype),
+        lr_dtype=None if rate is None else float_dtype(rate.dtype, loss_dtype),
         record_step_loss=trainer.record_step_loss,
     )
     stopping = None

@@ -45,9 +45,10 @@ import numpy as np
 
 from gdjax import optim
 from gdjax._checks import check_finite_array, check_int, check_nonnegative, check_positive
+from gdjax._dtypes import as_inexact
 from gdjax.optim import apply_updates
 from gdjax.train._transformations import is_transformation, takes_extra_args
-from gdjax.train._tree import all_finite, select
+from gdjax.train._tree import select
 
 CONVERGED = 0
 MAX_STEPS = 1
@@ -171,7 +172,7 @@ def as_starting_point(name: str, x0: Any) -> Any:
         raise ValueError(f"{name} must be a number, an array or a pytree of arrays; got no arrays.")
     for path, leaf in leaves:
         check_finite_array(f"{name}{jax.tree_util.keystr(path)}", leaf)
-    return jax.tree.map(_as_float, x0)
+    return jax.tree.map(as_inexact, x0)
 
 
 def minimize(
@@ -225,11 +226,6 @@ def minimize(
     return _jitted(structure)(values, x0, tol, xtol, ftol, max_norm, hyperparams)
 
 
-def _as_float(leaf: Any) -> jax.Array:
-    leaf = jnp.asarray(leaf)
-    return leaf if jnp.issubdtype(leaf.dtype, jnp.inexact) else leaf.astype(jnp.result_type(float))
-
-
 def _run_merged(structure, values, x0, tol, xtol, ftol, max_norm, hyperparams):
     return Minimizer.merge(structure, values).run(x0, tol, xtol, ftol, max_norm, hyperparams)
 
@@ -281,7 +277,7 @@ def _minimize(minimizer: Minimizer, x0, tol, xtol, ftol, max_norm, hyperparams) 
     if record:
         trajectory = jax.tree.map(lambda a: jnp.zeros((rows,) + a.shape, a.dtype).at[0].set(a), x0)
         values = jnp.zeros((rows,), value0.dtype).at[0].set(value0)
-    finite0 = jnp.isfinite(value0) & all_finite(grad0)
+    finite0 = jnp.isfinite(value0) & optim.all_finite(grad0)
     status0 = jnp.where(~finite0, DIVERGED, jnp.where(_norm(grad0) <= tol, CONVERGED, _RUNNING)).astype(jnp.int32)
 
     def plain_step(inner, t):
@@ -304,7 +300,7 @@ def _minimize(minimizer: Minimizer, x0, tol, xtol, ftol, max_norm, hyperparams) 
         inner = (x, value, grad, opt_state, trajectory, values, x, value)
         inner, _ = jax.lax.scan(plain_step, inner, t + jnp.arange(length, dtype=jnp.int32))
         new_x, new_value, new_grad, new_opt_state, trajectory, values, last_x, last_value = inner
-        finite = jnp.isfinite(new_value) & all_finite(new_grad) & all_finite(new_x)
+        finite = jnp.isfinite(new_value) & optim.all_finite(new_grad) & optim.all_finite(new_x)
         converged = _norm(new_grad) <= tol
         if xtol is not None:
             converged |= _norm(jax.tree.map(jnp.subtract, new_x, last_x)) <= xtol

@@ -35,6 +35,7 @@ import jax.numpy as jnp
 
 from gdjax import optim
 from gdjax._checks import check_choice, check_int, check_nonnegative
+from gdjax._typing import Data, Params
 from gdjax.data import num_batches
 from gdjax.train import _loop
 from gdjax.train._early_stopping import EarlyStopping
@@ -42,8 +43,6 @@ from gdjax.train._objective import check_scalar_output, data_loss, masked_data_l
 from gdjax.train._objective import loss_takes_key as detect_loss_takes_key
 from gdjax.train._transformations import is_transformation
 
-Params = Any
-Data = Any
 Hyperparams = Any
 Remainder = Literal["drop", "pad"]
 Layout = Literal["auto", "tree"]
