@@ -247,21 +247,6 @@ def _metric(name: str, fn: Any, params: Any, data: Any) -> jax.Array:
 # run
 
 
-class _Carry(NamedTuple):
-    """The loop's state between epochs (the key stays outside: it is never selected, so never batched)."""
-
-    params: Any
-    opt_state: Any
-    epoch: jax.Array
-    step: jax.Array
-    diverged: jax.Array
-    diverged_step: jax.Array
-    stopped: jax.Array
-    stalled_epoch: jax.Array
-    early_stopping: EarlyStoppingState | None
-    history: HistoryBuffer
-
-
 class _Orders(NamedTuple):
     """The randomness of the epochs of a call (or of one epoch)."""
 
@@ -323,17 +308,12 @@ def run_epochs(
     if trainer.layout == "auto":
         layout = flat_layout(state.params, transformation, optim.is_elementwise)
     tree_params = state.params
-    carry = _Carry(
+    # The loop carries the state in its own layout, without the key: the key is never selected, so never batched.
+    carry = state._replace(
         params=state.params if layout is None else layout.ravel(state.params),
         opt_state=state.opt_state if layout is None else state_to_flat(layout, transformation, state.opt_state),
-        epoch=state.epoch,
-        step=state.step,
-        diverged=state.diverged,
-        diverged_step=state.diverged_step,
-        stopped=state.stopped,
-        stalled_epoch=state.stalled_epoch,
         early_stopping=_stopping_in(layout, state.early_stopping),
-        history=state.history,
+        key=None,
     )
 
     epochs = first + jnp.arange(count, dtype=jnp.int32)  # past the configuration's epochs: skipped
@@ -343,7 +323,7 @@ def run_epochs(
         _epoch, trainer, shape, transformation, layout, tree_params, train_data, val_data, hyperparams
     )
 
-    def slot(carry: _Carry, xs: Any) -> tuple[_Carry, None]:
+    def slot(carry: TrainState, xs: Any) -> tuple[TrainState, None]:
         epoch, drawn = xs
         if drawn is None:
             drawn = _draw_orders(trainer, shape, state.key, epoch)
@@ -356,22 +336,13 @@ def run_epochs(
 
     carry = jax.lax.scan(slot, carry, (epochs, orders))[0]
 
-    params = carry.params if layout is None else layout.unravel(carry.params)
-    opt_state = carry.opt_state
-    if layout is not None:
-        opt_state = state_to_tree(layout, transformation, carry.opt_state, tree_params)
-    return TrainState(
-        params=params,
-        opt_state=opt_state,
-        key=state.key,
-        epoch=carry.epoch,
-        step=carry.step,
-        diverged=carry.diverged,
-        diverged_step=carry.diverged_step,
-        stopped=carry.stopped,
-        stalled_epoch=carry.stalled_epoch,
+    if layout is None:
+        return carry._replace(key=state.key)
+    return carry._replace(
+        params=layout.unravel(carry.params),
+        opt_state=state_to_tree(layout, transformation, carry.opt_state, tree_params),
         early_stopping=_stopping_out(layout, carry.early_stopping),
-        history=carry.history,
+        key=state.key,
     )
 
 
@@ -396,10 +367,10 @@ def _epoch(
     train_data: Any,
     val_data: Any,
     hyperparams: Any,
-    carry: _Carry,
+    carry: TrainState,
     epoch: jax.Array,
     orders: _Orders,
-) -> _Carry:
+) -> TrainState:
     """One epoch: scan the steps, evaluate, record, early-stop; pure."""
     as_tree = (lambda p: p) if layout is None else layout.unravel
     learning_rate = _learning_rate(trainer, carry.opt_state, carry.step)
@@ -491,9 +462,10 @@ def _epoch(
             restore = finished & (stopping.best_epoch >= 0)
             params = select(restore, stopping.best_params, params)
 
-    return _Carry(
+    return TrainState(
         params=params,
         opt_state=opt_state,
+        key=None,
         epoch=epoch + 1,
         step=count,
         diverged=diverged,

@@ -47,7 +47,7 @@ from gdjax import optim
 from gdjax._checks import check_finite_array, check_int, check_nonnegative, check_positive
 from gdjax._dtypes import as_inexact
 from gdjax.optim import apply_updates
-from gdjax.train._transformations import is_transformation, takes_extra_args
+from gdjax.train._transformations import check_optimizer, is_transformation, takes_extra_args
 from gdjax.train._tree import select
 
 CONVERGED = 0
@@ -142,11 +142,7 @@ def make_minimizer(
     """
     if not callable(fun):
         raise ValueError(f"fun must be callable fun(x) -> scalar; got {fun!r}.")
-    if not (is_transformation(optimizer) or callable(optimizer)):
-        raise ValueError(
-            "optimizer must be a gradient transformation (with init and update) or a callable "
-            f"hyperparams -> gradient transformation; got {optimizer!r}."
-        )
+    check_optimizer(optimizer)
     max_steps = check_int("max_steps", max_steps, minimum=1)
     check_every = min(check_int("check_every", check_every, minimum=1), max_steps)
     if not isinstance(keep_trajectory, bool):

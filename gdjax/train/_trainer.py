@@ -41,7 +41,7 @@ from gdjax.train import _loop
 from gdjax.train._early_stopping import EarlyStopping
 from gdjax.train._objective import check_scalar_output, data_loss, masked_data_loss, penalty_term
 from gdjax.train._objective import loss_takes_key as detect_loss_takes_key
-from gdjax.train._transformations import is_transformation
+from gdjax.train._transformations import check_optimizer, is_transformation
 
 Hyperparams = Any
 Remainder = Literal["drop", "pad"]
@@ -261,11 +261,7 @@ def make_trainer(
     """
     if not callable(loss_fn):
         raise ValueError(f"loss_fn must be callable; got {loss_fn!r}.")
-    if not (is_transformation(optimizer) or callable(optimizer)):
-        raise ValueError(
-            "optimizer must be a gradient transformation (with init and update) or a callable "
-            f"hyperparams -> gradient transformation; got {optimizer!r}."
-        )
+    check_optimizer(optimizer)
     epochs = check_int("epochs", epochs, minimum=1)
     if batch_size is not None:
         batch_size = check_int("batch_size", batch_size, minimum=1)

@@ -22,3 +22,13 @@ def takes_extra_args(transformation: Any) -> bool:
     except (TypeError, ValueError):
         return False
     return any(p.kind == inspect.Parameter.VAR_KEYWORD for p in parameters)
+
+
+def check_optimizer(optimizer: Any) -> Any:
+    """A gradient transformation, or a callable ``hyperparams -> transformation``; else a ``ValueError``."""
+    if not (is_transformation(optimizer) or callable(optimizer)):
+        raise ValueError(
+            "optimizer must be a gradient transformation (with init and update) or a callable "
+            f"hyperparams -> gradient transformation; got {optimizer!r}."
+        )
+    return optimizer
