@@ -150,17 +150,17 @@ def _metrics(model):
 
 
 class Curves(NamedTuple):
-    """Median over restarts of a per-epoch quantity, with its 10th and 90th percentiles."""
+    """Median over restarts of a per-epoch quantity, with its 10th and 90th percentiles where a band is drawn."""
 
     median: np.ndarray
-    low: np.ndarray
-    high: np.ndarray
+    low: np.ndarray | None = None
+    high: np.ndarray | None = None
 
 
-def _curves(values: np.ndarray) -> Curves:
+def _curves(values: np.ndarray, band: bool = False) -> Curves:
     with np.errstate(all="ignore"):
         low, mid, high = np.nanpercentile(np.asarray(values, np.float64), [10, 50, 90], axis=0)
-    return Curves(mid, low, high)
+    return Curves(mid, low, high) if band else Curves(mid)
 
 
 class Variant(NamedTuple):
@@ -177,14 +177,16 @@ class Variant(NamedTuple):
     kept_val_accuracy: np.ndarray  # validation accuracy at the kept epoch
     final_val_accuracy: np.ndarray
     diverged: np.ndarray
-    train_loss: Curves  # the data loss on the whole training set after each epoch
-    val_loss: Curves
-    weight_norm: Curves
-    near_zero: Curves
-    val_confidence: Curves
+    # Per-epoch medians (bands for the unregularised run), for the regularisers the figures draw; None for the
+    # other rungs of AdamW's ladder, whose final numbers above are all the study uses.
+    train_loss: Curves | None  # the data loss on the whole training set after each epoch
+    val_loss: Curves | None
+    weight_norm: Curves | None
+    near_zero: Curves | None
+    val_confidence: Curves | None
 
 
-def _variant(history, diverged, restored_val_loss) -> Variant:
+def _variant(history, diverged, restored_val_loss, *, band: bool = False) -> Variant:
     val = np.asarray(history.val_loss)
     finite = np.where(np.isfinite(val), val, np.inf)
     m, vm = history.metrics, history.val_metrics
@@ -201,8 +203,8 @@ def _variant(history, diverged, restored_val_loss) -> Variant:
         kept_val_accuracy=np.take_along_axis(np.asarray(vm["accuracy"]), kept[:, None], -1)[:, 0],
         final_val_accuracy=np.asarray(vm["accuracy"])[:, -1],
         diverged=np.asarray(diverged),
-        train_loss=_curves(m["bce"]),
-        val_loss=_curves(val),
+        train_loss=_curves(m["bce"], band),
+        val_loss=_curves(val, band),
         weight_norm=_curves(m["weight_norm"]),
         near_zero=_curves(m["near_zero"]),
         val_confidence=_curves(vm["confidence"]),
@@ -345,7 +347,7 @@ def compute(ctx: StudyContext) -> Results:
     )  # fmt: skip
 
     variants = {
-        name: _variant(_pick(sweep.history, i), sweep.diverged[i], sweep.final_val_loss[i])
+        name: _variant(_pick(sweep.history, i), sweep.diverged[i], sweep.final_val_loss[i], band=name == "none")
         for i, name in enumerate(PENALTIES)
     }
     variants[DROPOUT_NAME] = _variant(drop.history, drop.diverged, drop.final_val_loss)
@@ -357,6 +359,10 @@ def compute(ctx: StudyContext) -> Results:
     ladder = {wd: float(np.median(variants[f"AdamW {wd:g}"].final_weight_norm)) for wd in WEIGHT_DECAY_LADDER}
     matched = min(ladder, key=lambda wd: abs(np.log(ladder[wd] / l2_norm)))
     matched_name = f"AdamW {matched:g}"
+    drawn = {"none", "L2 in Adam", "L1", ADAMW_NOMINAL, matched_name, DROPOUT_NAME}
+    no_curves = dict.fromkeys(("train_loss", "val_loss", "weight_norm", "near_zero", "val_confidence"))
+    variants = {name: v if name in drawn else v._replace(**no_curves) for name, v in variants.items()}
+    none = variants["none"]
 
     def paired(a: np.ndarray, b: np.ndarray) -> dict[str, float]:
         return mean_difference(np.asarray(a, np.float64) - np.asarray(b, np.float64))
@@ -415,8 +421,8 @@ def compute(ctx: StudyContext) -> Results:
         median_test_accuracy=float(np.median(noise_scores.accuracy)),
         median_chance_accuracy=float(np.median(chance)),
         chance_std=float(np.sqrt(np.median(chance) * (1 - np.median(chance)) / split.y_test.shape[0])),
-        train_loss_true=_curves(true_curves),
-        train_loss_shuffled=_curves(noise_curves),
+        train_loss_true=_curves(true_curves, band=True),
+        train_loss_shuffled=_curves(noise_curves, band=True),
         label_agreement=float(np.mean(np.asarray(shuffled) == np.asarray(split.y_train))),
         chance_agreement=float(train_share**2 + (1 - train_share) ** 2),
     )
@@ -642,7 +648,7 @@ and batches, trained on the training inputs with their labels shuffled; its para
     )
     m = r.memorisation
     expected = [
-        f"expected: the network trained on shuffled labels fits them (training loss "
+        f"the network trained on shuffled labels fits them (training loss "
         f"{_median(m.final_train_loss_shuffled):.2g}) and scores at chance on the true test labels (accuracy "
         f"{m.median_test_accuracy:.3f} against {m.median_chance_accuracy:.3f} for a blind predictor): its labels "
         f"carried no information"

@@ -489,9 +489,9 @@ def text(r: Results) -> Text:
         runs = r.functions[name]
         failed = runs.n_restarts - runs.rate.successes
         where = "stall on the plateau at w = 0" if name == "course_quartic" else "end in a local minimum"
-        expected.append(f"expected: {failed} of {runs.n_restarts} {runs.title} starts {where}")
+        expected.append(f"{failed} of {runs.n_restarts} {runs.title} starts {where}")
     failed = r.xor.n_restarts - r.xor.rate.successes
-    expected.append(f"expected: {failed} of {r.xor.n_restarts} XOR restarts stall short of classifying all four rows")
+    expected.append(f"{failed} of {r.xor.n_restarts} XOR restarts stall short of classifying all four rows")
     failures = [
         f"{runs.title}: {runs.diverged} of {runs.n_restarts} starts diverged"
         for runs in r.functions.values()
