@@ -674,6 +674,9 @@ def claims(r: Results) -> dict[str, str]:
     h = r.heatmap
     da, db = h.best_alpha - h.optimal_alpha, h.best_beta - h.optimal_beta
     faster = h.best_iterations < h.optimal_iterations
+    direction = " and ".join(
+        word for word, on in (("above" if db > 0 else "below", db != 0), ("left" if da < 0 else "right", da != 0)) if on
+    )
     out["heatmap"] = (
         f"Heat map: the fastest grid cell (alpha = {h.best_alpha:.4f}, beta = {h.best_beta:.3f}) needs "
         f"{h.best_iterations} iterations, the theory's optimum (alpha = {h.optimal_alpha:.4f}, beta = "
@@ -685,14 +688,16 @@ def claims(r: Results) -> dict[str, str]:
             "there both eigen-directions are critically damped, with a repeated eigenvalue that multiplies r^t by "
             "a factor growing like t; a cell slightly off it has distinct eigenvalues, no such factor, and "
             "reaches the finite target 1e-6 sooner. "
-            f"The optimum also sits only {h.optimal_edge_margin:.1%} inside the stability edge, so the grid's "
-            "best cells lie up and to the left of it, away from the diverging side."
+            f"The optimum also sits only {h.optimal_edge_margin:.1%} inside the stability edge: the fastest cell "
+            f"lies {direction} of it, on the side away from the diverging cells."
             if faster and h.best_rate >= h.optimal_rate
             else f"Its spectral radius is {h.best_rate:.4f} against the optimum's {h.optimal_rate:.4f}."
         )
     )
-    out["edge"] = f"{h.unstable_converged} of the cells past the stability edge alpha = 2(1 + beta)/l_max converge" + (
-        " (none: every one diverges, as the theory says)." if h.unstable_converged == 0 else "."
+    out["edge"] = (
+        "No cell past the stability edge alpha = 2(1 + beta)/l_max converges, as the theory says."
+        if h.unstable_converged == 0
+        else f"{h.unstable_converged} cells past the stability edge alpha = 2(1 + beta)/l_max converge."
     )
     cq, st = r.escape["course_quartic"], r.escape["styblinski_tang"]
     out["escape"] = (
@@ -718,21 +723,22 @@ def claims(r: Results) -> dict[str, str]:
         )
         + f". Plain SGD's lowest validation loss comes at epoch {plain.best_epoch} ({plain.min_val_loss:.3f}), its "
         f"last is {plain.final_val_loss:.3f}: at step {hr.learning_rate}, momentum beta multiplies the effective "
-        "step by 1/(1 - beta), 100 at beta = 0.99, so it runs through the same fit a hundred times faster and "
-        "past it. The parameters kept are each run's best validation epoch (early stopping restores them)."
+        f"step by 1/(1 - beta), {1 / (1 - high.momentum):.0f} at beta = {high.momentum}, so it runs through the same "
+        "fit that much faster and past it. The parameters kept are each run's best validation epoch (early "
+        "stopping restores them)."
     )
     parts = []
     for p in hr.paired:
         if p.pairs < 2:
             parts.append(f"{p.a} vs {p.b}: fewer than two pairs")
             continue
+        interval = f"95% interval {p.low:+.3f} to {p.high:+.3f}"
         if p.high < 0:
-            verdict = f"lower by {-p.mean:.3f}"
+            parts.append(f"{p.a} vs {p.b}: lower by {-p.mean:.3f} ({interval})")
         elif p.low > 0:
-            verdict = f"higher by {p.mean:.3f}"
+            parts.append(f"{p.a} vs {p.b}: higher by {p.mean:.3f} ({interval})")
         else:
-            verdict = f"no different ({p.mean:+.3f})"
-        parts.append(f"{p.a} vs {p.b}: {verdict} (95% interval {p.low:+.3f} to {p.high:+.3f})")
+            parts.append(f"{p.a} vs {p.b}: no different ({p.mean:+.3f}, {interval})")
     out["paired"] = (
         f"Best-epoch validation loss, per restart ({hr.restarts} shared initialisations): " + "; ".join(parts) + "."
     )

@@ -751,6 +751,12 @@ def claims(r: Results) -> dict[str, str]:
                     f"; the runner-up {c.other} needs {c.mean:.1f} more steps per start "
                     f"(95% interval {c.low:.1f} to {c.high:.1f}, {c.pairs} common starts)"
                 )
+            elif c.pairs >= 2 and c.high < 0:
+                sentence += (
+                    f"; yet start by start the runner-up {c.other} is faster, by {-c.mean:.1f} steps on average (95% "
+                    f"interval {c.low:+.1f} to {c.high:+.1f}, {c.pairs} common starts): the medians and the paired "
+                    "means disagree, so neither wins outright"
+                )
             elif c.pairs >= 2:
                 sentence += (
                     f"; the runner-up {c.other} cannot be told apart from it (per-start difference {c.mean:+.1f} "

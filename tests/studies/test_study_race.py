@@ -116,6 +116,8 @@ def test_winners_and_paired_comparisons(results, claims):
         assert c.pairs == both.sum() and c.mean == pytest.approx(interval.mean)
         if c.pairs >= 2 and c.low > 0:
             assert f"the runner-up {c.other} needs {c.mean:.1f} more steps per start" in sentence
+        elif c.pairs >= 2 and c.high < 0:
+            assert f"yet start by start the runner-up {c.other} is faster, by {-c.mean:.1f} steps" in sentence
         elif c.pairs >= 2:
             assert f"the runner-up {c.other} cannot be told apart from it" in sentence
     # Quick-mode facts: AdaGrad's per-coordinate scaling wins the axis-aligned quadratic outright.
