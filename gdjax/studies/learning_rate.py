@@ -989,24 +989,24 @@ def _expected(r: Results) -> list[str]:
     out = []
     if big.diverged:
         out.append(
-            f"expected: rate {big.rate:.3g} > 2/g''(w*) = {gr.stability_limit:.2f} diverges (|w| > {ESCAPE:g} after "
+            f"rate {big.rate:.3g} > 2/g''(w*) = {gr.stability_limit:.2f} diverges (|w| > {ESCAPE:g} after "
             f"{len(big.path) - 1} steps)"
         )
     n_div = sum(1 for s in gr.status if s == "diverged")
     if n_div:
-        out.append(f"expected: on g, {n_div} grid rates from {gr.first_escape:.3g} on diverge")
+        out.append(f"on g, {n_div} grid rates from {gr.first_escape:.3g} on diverge")
     h = r.heart
     total = int(np.sum(h.diverged))
     if total:
         first = float(np.asarray(h.rates)[np.flatnonzero(np.asarray(h.diverged).sum(0) > 0)[0]])
         out.append(
-            f"expected: on the heart network {total} runs of the sweep diverge, at base rates from {first:.3g} on: the "
+            f"on the heart network {total} runs of the sweep diverge, at base rates from {first:.3g} on: the "
             "sweep looks for the unstable edge on purpose"
         )
     missed = int(np.sum(h.not_learnt))
     if missed:
         out.append(
-            f"expected: {missed} finite runs of the sweep end above the {h.learnt_threshold:.3f} training-loss mark "
+            f"{missed} finite runs of the sweep end above the {h.learnt_threshold:.3f} training-loss mark "
             "(too small or too large a rate)"
         )
     return out

@@ -849,7 +849,7 @@ def _expected(r: Results) -> list[str]:
                 parts.append(f"{o} from rate {rates[diverging[0]]:.3g}")
         if parts:
             out.append(
-                f"expected: on {_title(f)} some starts diverge at the grid's large rates ({'; '.join(parts)}): "
+                f"on {_title(f)} some starts diverge at the grid's large rates ({'; '.join(parts)}): "
                 "the sweep looks for each optimizer's edge on purpose"
             )
     return out
