@@ -9,6 +9,7 @@ import pytest
 from gdjax.restarts import mean_interval
 from gdjax.studies import FigureWriter, StudyContext
 from gdjax.studies import learning_rate as study
+from gdjax.studies._baselines import LOGISTIC_RATES
 from gdjax.studies._study import findings_of, section_markdown
 
 
@@ -84,6 +85,9 @@ def test_heart_protocol_and_baselines(results, claims):
     # Quick-mode bands: the chosen network and logistic regression beat the majority class.
     assert h.test_accuracy > h.majority_accuracy + 0.05 and h.logistic.test_accuracy > h.majority_accuracy + 0.05
     assert h.test_loss < h.constant_test_loss
+    # Logistic regression: its rate and step count chosen on the validation rows, inside the grid searched.
+    assert h.logistic.rate in LOGISTIC_RATES and 0 < h.logistic.steps <= 2000
+    assert h.logistic.val_loss < h.constant_test_loss  # validation and test rows both hold 17 positives of 61
     assert (
         f"accuracy {h.test_accuracy:.3f}, above the majority class's {h.majority_accuracy:.3f}" in claims["heart_test"]
     )
