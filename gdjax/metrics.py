@@ -12,6 +12,7 @@ TP, FP, FN, TN the cells of the confusion matrix:
 - ``recall    = TP / (TP + FN)``   (0 when there are no positives)
 - ``F1        = 2 precision recall / (precision + recall)``
 - ``R^2       = 1 - sum (y - y_hat)^2 / sum (y - mean y)^2``
+- ``ROC-AUC   = P(a random positive scores above a random negative)``, ties half
 
 All are jittable; class counts are static. Concrete labels are checked (0/1
 for binary metrics, class indices in ``[0, K)`` or probability rows for
@@ -154,3 +155,28 @@ def r2_score(predictions, targets) -> jax.Array:
     residual = jnp.sum(jnp.square(targets - predictions))
     total = jnp.sum(jnp.square(targets - jnp.mean(targets, axis=0)))
     return 1 - residual / total
+
+
+def roc_auc(scores, labels) -> jax.Array:
+    """Area under the ROC curve: the chance that a random positive scores above a random negative.
+
+    ``mean over (positive i, negative j) of [s_i > s_j] + [s_i = s_j] / 2``,
+    the Mann-Whitney U statistic divided by ``n_pos n_neg`` (Hanley & McNeil,
+    *Radiology* 143, 1982), ties counted half, so a constant score gives 0.5.
+    ``scores`` may carry leading batch axes (one row per run); ``labels`` are
+    0/1 of shape ``(n,)``. NaN when a class is absent. Jittable; pairwise, so
+    for test sets of hundreds of rows, not millions.
+    """
+    scores, labels = jnp.asarray(scores), jnp.asarray(labels)
+    if labels.ndim != 1 or scores.shape[-1:] != labels.shape:
+        raise ValueError(
+            f"scores must end with the labels' axis {labels.shape} and labels must be 1-D; "
+            f"got shapes {scores.shape} and {labels.shape}."
+        )
+    check_binary_labels("labels", labels)
+    pos = labels > 0.5
+    pair = (pos[:, None] & ~pos[None, :]).astype(scores.dtype)
+    diff = scores[..., :, None] - scores[..., None, :]
+    wins = jnp.where(diff > 0, 1.0, jnp.where(diff == 0, 0.5, 0.0))
+    count = jnp.sum(pair)
+    return jnp.where(count > 0, jnp.sum(wins * pair, axis=(-2, -1)) / jnp.maximum(count, 1), jnp.nan)

@@ -59,3 +59,23 @@ def test_bad_shapes():
         metrics.accuracy(jnp.zeros(4), jnp.zeros((4, 1)))
     with pytest.raises(ValueError, match="num_classes must be >= 2"):
         metrics.confusion_matrix(jnp.zeros(3, int), jnp.zeros(3, int), 1)
+
+
+def test_roc_auc_is_the_share_of_correctly_ordered_pairs():
+    from gdjax.metrics import roc_auc
+
+    scores = jnp.array([0.9, 0.8, 0.3, 0.6, 0.1])
+    labels = jnp.array([1, 0, 1, 0, 0])
+    # positives 0.9 and 0.3 against negatives 0.8, 0.6, 0.1: 0.9 beats all 3, 0.3 beats only 0.1 -> 4 of 6
+    np.testing.assert_allclose(roc_auc(scores, labels), 4 / 6)
+    np.testing.assert_allclose(roc_auc(jnp.full(5, 0.5), labels), 0.5)  # ties count half
+    np.testing.assert_allclose(roc_auc(-scores, labels), 2 / 6)
+    batch = jnp.stack([scores, -scores])  # leading axes are runs
+    np.testing.assert_allclose(roc_auc(batch, labels), [4 / 6, 2 / 6])
+    assert np.isnan(roc_auc(scores, jnp.zeros(5)))  # one class only: undefined
+    rng = np.random.default_rng(0)  # against the brute-force definition
+    s, y = rng.normal(size=40), rng.integers(0, 2, size=40)
+    pairs = [(a > b) + 0.5 * (a == b) for a, yi in zip(s, y) for b, yj in zip(s, y) if yi == 1 and yj == 0]
+    np.testing.assert_allclose(roc_auc(s, y), np.mean(pairs), rtol=1e-6)
+    with pytest.raises(ValueError, match="labels"):
+        roc_auc(scores, jnp.array([1, 0, 2, 0, 0]))

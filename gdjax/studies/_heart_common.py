@@ -203,25 +203,6 @@ def model_task(sizes: Sequence[int] | None = COURSE_SIZES, *, dropout: float = 0
     return ModelTask(model, loss, accuracy, gdjax.count_params(model.init(jax.random.key(0))))
 
 
-def roc_auc(scores: Any, labels: Any) -> jax.Array:
-    """Area under the ROC curve: the chance that a random positive scores above a random negative.
-
-    ``mean over (positive i, negative j) of [s_i > s_j] + [s_i = s_j] / 2``,
-    the Mann-Whitney U statistic divided by ``n_pos n_neg`` (Hanley & McNeil,
-    *Radiology* 143, 1982), ties counted half, so a constant score gives 0.5.
-    ``scores`` may carry leading batch axes (one row per run); ``labels`` are
-    0/1 of shape ``(n,)``. NaN when a class is absent. Jittable; pairwise, so
-    for test sets of hundreds of rows, not millions.
-    """
-    scores, labels = jnp.asarray(scores), jnp.asarray(labels)
-    pos = labels > 0.5
-    pair = (pos[:, None] & ~pos[None, :]).astype(scores.dtype)
-    diff = scores[..., :, None] - scores[..., None, :]
-    wins = jnp.where(diff > 0, 1.0, jnp.where(diff == 0, 0.5, 0.0))
-    count = jnp.sum(pair)
-    return jnp.where(count > 0, jnp.sum(wins * pair, axis=(-2, -1)) / jnp.maximum(count, 1), jnp.nan)
-
-
 class Scores(NamedTuple):
     """Test (or validation) scores of runs: each array has the runs' leading axes."""
 

@@ -6,9 +6,10 @@ import numpy as np
 import pytest
 
 from gdjax._io import to_json
+from gdjax.metrics import roc_auc
 from gdjax.studies import FigureWriter, StudyContext
 from gdjax.studies import heart as study
-from gdjax.studies._heart_common import interval_verdict, roc_auc, variance_components
+from gdjax.studies._heart_common import interval_verdict, variance_components
 from gdjax.studies._study import findings_of, section_markdown
 
 
