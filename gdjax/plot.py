@@ -272,11 +272,13 @@ def landscape(
     levels: int = 30,
     log: bool | None = None,
     colorbar: bool = False,
+    cmap: str = "viridis",
 ):
     """Draws ``function`` over its domain: a curve (1-D) or filled contours (2-D), marking global minima.
 
     ``log`` draws the 2-D contours of ``f - min + 1e-3`` on a log scale
-    (default: when the values span more than three decades).
+    (default: when the values span more than three decades); ``cmap`` is the
+    contours' colour map (a grey one, ``"Greys"``, lets coloured paths stand out).
     """
     if function.dim == 1:
         w, values = grid_values(function, resolution)
@@ -301,10 +303,10 @@ def landscape(
         log = shifted.max() / max(np.median(shifted), 1e-12) > 30
     if log:
         bounds = np.geomspace(max(shifted.min(), 1e-3), shifted.max(), levels)
-        filled = ax.contourf(x, y, shifted, levels=bounds, norm=LogNorm(), cmap="viridis")
+        filled = ax.contourf(x, y, shifted, levels=bounds, norm=LogNorm(), cmap=cmap)
         ax.contour(x, y, shifted, levels=bounds[::3], colors="white", linewidths=0.3, alpha=0.5)
     else:
-        filled = ax.contourf(x, y, values, levels=levels, cmap="viridis")
+        filled = ax.contourf(x, y, values, levels=levels, cmap=cmap)
         ax.contour(x, y, values, levels=levels, colors="white", linewidths=0.3, alpha=0.5)
     ax.plot(
         function.minimizers[:, 0],
@@ -443,10 +445,14 @@ def trajectory(ax, path: np.ndarray, *, color, label: str | None = None, upto: i
     ax.plot(path[-1, 0], path[-1, 1], "o", color=color, ms=5, mec="black", mew=0.5)
 
 
-def median_band(ax, x: np.ndarray, runs: np.ndarray, *, color, label: str):
-    """The median over runs (axis 0) with the band between the 10th and 90th percentiles."""
+def median_band(ax, x: np.ndarray, runs: np.ndarray, *, color, label: str, **line: Any):
+    """The median over runs (axis 0) with the band between the 10th and 90th percentiles.
+
+    ``line`` goes to the median's ``ax.plot`` (``ls="--"``, ``lw=2.5``, ...); returns that line.
+    """
     runs = np.asarray(runs, np.float64)
     with np.errstate(all="ignore"):
         low, mid, high = np.nanpercentile(runs, [10, 50, 90], axis=0)
-    ax.plot(x, mid, color=color, lw=1.6, label=label)
+    (median,) = ax.plot(x, mid, color=color, label=label, **{"lw": 1.6, **line})
     ax.fill_between(x, low, high, color=color, alpha=0.2, lw=0)
+    return median
