@@ -4,8 +4,12 @@ The kernel is this interpreter's (a kernel spec written for ``sys.executable``
 into a temporary folder, so no installed Jupyter kernel is needed or used),
 with two host CPU devices so the notebook's runs are sharded as on a TPU
 slice. The parameter cell gets the ``tiny`` sizes appended, papermill-style.
+The kernel starts in a temporary folder: the notebook finds this checkout
+behind gdjax's editable install and imports ``experiments/notebook_helpers.py``
+from it, as it would from a clone on Colab.
 """
 
+import importlib.util
 import json
 import re
 import sys
@@ -21,10 +25,20 @@ pytest.importorskip("ipykernel")
 from jupyter_client.kernelspec import KernelSpecManager  # noqa: E402  (installed with nbclient)
 from jupyter_client.manager import KernelManager  # noqa: E402
 
-from gdjax import _notebook as nb  # noqa: E402
+EXPERIMENTS = Path(__file__).resolve().parents[1] / "experiments"
+NOTEBOOK = EXPERIMENTS / "colab.ipynb"
 
-NOTEBOOK = Path(__file__).resolve().parents[1] / "experiments" / "colab.ipynb"
-TEST_PARAMETERS = '\nSCALE = "tiny"\nOVERRIDES = {"heart_epochs": 2}\nRUN_STUDIES = False\n'
+
+def _helpers():
+    """``experiments/notebook_helpers.py``, imported from its file (the folder is no package)."""
+    spec = importlib.util.spec_from_file_location("notebook_helpers", EXPERIMENTS / "notebook_helpers.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+nb = _helpers()
+TEST_PARAMETERS = '\nSCALE = "tiny"\nOVERRIDES = {"heart_epochs": 20}\nRUN_STUDIES = False\n'
 
 
 def _kernel_manager(folder: Path) -> KernelManager:
@@ -105,12 +119,13 @@ def test_notebook_runs_without_errors_and_shows_figures(executed):
 
 
 def test_notebook_reports_the_devices_it_sharded_over(executed):
-    text = _text(_cell(executed, "try:\n    import gdjax"))
+    text = _text(_cell(executed, "# Setup:"))
+    assert re.search(rf"^checkout: {re.escape(str(EXPERIMENTS.parent))}$", text, re.M)  # found, not cloned
     assert re.search(r"^backend: cpu$", text, re.M)
     assert re.search(r"^device_count: 2$", text, re.M)
     assert text.count("CpuDevice") == 2
     sizes = _text(_cell(executed, "SIZES = "))
-    assert "starts=256" in sizes and "heart_epochs=2" in sizes  # the tiny scale with its override
+    assert "starts=256" in sizes and "heart_epochs=20" in sizes  # the tiny scale with its override
 
 
 def test_restart_success_rates(executed):
@@ -139,16 +154,24 @@ def test_momentum_sweep_beats_plain_gradient_descent(executed):
     assert re.match(r"64 minimisations", text)
 
 
-def test_heart_restarts_learn(executed):
+def test_heart_restarts_learn_and_touch_the_test_rows_once(executed):
+    source = _cell(executed, "from gdjax import losses").source
+    assert "validation_data=(heart.x_val, heart.y_val)" in source and source.count("x_test") == 1
     text = _text(_cell(executed, "from gdjax import losses"))
     m = re.search(
-        r"(\d+) restarts, (\d+) diverged; held-out accuracy: min ([\d.]+), median ([\d.]+), max ([\d.]+)", text
+        r"(\d+) restarts, (\d+) diverged; test accuracy: min ([\d.]+), median ([\d.]+), max ([\d.]+) "
+        r"\(majority class ([\d.]+)\)",
+        text,
     )
     assert m, text
     assert int(m[1]) == 8 and int(m[2]) == 0
     low, median, high = float(m[3]), float(m[4]), float(m[5])
-    assert 0.3 <= low <= median <= high <= 1.0
-    assert re.search(r"P\(held-out accuracy >= 0.85\) = [\d.]+ \[[\d.]+, [\d.]+\]", text)
+    assert 0.5 <= low <= median <= high <= 1.0
+    assert float(m[6]) == pytest.approx(44 / 61, abs=5e-4)  # "no disease" for every test patient
+    assert median > float(m[6])  # 20 epochs beat the majority class
+    assert re.search(r"P\(test accuracy >= 0.85\) = [\d.]+ \[[\d.]+, [\d.]+\]", text)
+    chosen = re.search(r"the restart chosen on validation \(#(\d)\): test accuracy ([\d.]+)", text)
+    assert chosen and low <= float(chosen[2]) <= high
 
 
 def test_studies_cell_honours_its_switch(executed):
@@ -179,13 +202,17 @@ def test_device_tile_gives_each_device_whole_tiles():
     assert nb.device_tile(1, 1024, num_devices=8) == 1
 
 
-def test_uniform_starts_fill_the_box():
-    import jax
+def test_sweep_steps_take_the_median_of_converged_runs():
+    from gdjax.train import CONVERGED, MAX_STEPS
 
-    starts = nb.uniform_starts(jax.random.key(0), 2000, (-2, 2, -1, 1))
-    assert starts.shape == (2000, 2)
-    assert starts[:, 0].min() >= -2 and starts[:, 0].max() <= 2 and starts[:, 1].min() >= -1 and starts[:, 1].max() <= 1
-    assert abs(starts[:, 0].mean()) < 0.15 and np.ptp(starts[:, 0]) > 3.8 and np.ptp(starts[:, 1]) > 1.9
+    class Sweep:  # two grid points x four runs
+        status = np.array([[CONVERGED] * 3 + [MAX_STEPS], [CONVERGED] + [MAX_STEPS] * 3])
+        num_steps = np.array([[10, 30, 20, 1000], [5, 1000, 1000, 1000]])
+
+    steps = nb.sweep_steps(Sweep())
+    # the first point: 3 of 4 converged, the unconverged run counts as the slowest -> median of 10, 20, 30, inf
+    assert steps[0] == 25.0
+    assert np.isnan(steps[1])  # most runs did not converge
 
 
 def test_run_studies_skips_unknown_names_and_runs_studies(tmp_path, monkeypatch, capsys):
@@ -202,6 +229,6 @@ def test_run_studies_skips_unknown_names_and_runs_studies(tmp_path, monkeypatch,
     monkeypatch.setattr(_registry, "MODULES", ("gdjax_fake_studies.fake",))
     records = nb.run_studies(["fake", "nonsense"], tmp_path, quick=True)
     out = capsys.readouterr().out
-    assert "[nonsense] is not a study" in out
+    assert "[nonsense] skipped: unknown study 'nonsense'" in out  # the registry's own message
     assert [r["answer"] for r in records] == [42] and records[0]["status"] == "ok"
     assert json.loads((tmp_path / "fake" / "summary.json").read_text())["answer"] == 42
