@@ -448,6 +448,11 @@ def figures(results: Results, out: FigureWriter) -> None:
 # ---------------------------------------------------------------- text
 
 
+def _barrier(value: float) -> str:
+    """A barrier to three decimals; rounding noise around zero (the ends lie on the chord) shown as 0.000."""
+    return f"{0.0 if abs(value) < 5e-4 else value:.3f}"
+
+
 def _interval(low: float, high: float) -> str:
     return f"[{low:.3f}, {high:.3f}]"
 
@@ -527,9 +532,9 @@ compared one by one (mean difference with its 95% t interval).
         + f"**Mode connectivity.** Between the solutions of two restarts (at distance {_distance(conn)} in parameter "
         "space) the straight line "
         f"rises {median_line:.3f} above the chord between the end losses (median over {len(conn.pairs)} pairs: "
-        + ", ".join(f"{b:.3f}" for b in results.barrier_linear)
-        + f"); the trained Bezier curve's barrier is {median_curve:.3f} ("
-        + ", ".join(f"{b:.3f}" for b in results.barrier_curve)
+        + ", ".join(_barrier(b) for b in results.barrier_linear)
+        + f"); the trained Bezier curve's barrier is {_barrier(median_curve)} ("
+        + ", ".join(_barrier(b) for b in results.barrier_curve)
         + f"). Pair by pair the line's barrier exceeds the curve's by {conn.difference:.3f} "
         f"{_interval(conn.difference_low, conn.difference_high)}"
         + (

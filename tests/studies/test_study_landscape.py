@@ -95,7 +95,7 @@ def test_a_trained_curve_connects_what_the_line_does_not(results, text):
     line, curve = np.asarray(results.barrier_linear), np.asarray(results.barrier_curve)
     assert len(line) == len(curve) == len(conn.pairs) == results.restarts // 2
     assert np.all(line > 0.05)  # the straight line between two solutions rises above its chord
-    assert np.all(curve < study.CONNECTED_TOLERANCE) and np.all(curve >= 0)
+    assert np.all(curve < study.CONNECTED_TOLERANCE) and np.all(curve >= -1e-6)  # the ends lie on the chord
     assert conn.difference == pytest.approx(np.mean(line - curve)) and conn.difference_low > 0
     assert study.curve_lower(results)
     # pair 0's barriers recomputed from its losses along both paths
@@ -104,6 +104,8 @@ def test_a_trained_curve_connects_what_the_line_does_not(results, text):
         assert float(barrier_from_losses(ts, losses, losses[0], losses[-1])) == pytest.approx(barrier, abs=1e-6)
     assert conn.line_losses[0] == pytest.approx(conn.curve_losses[0], rel=1e-6)  # the same two ends
     assert f"rises {np.median(line):.3f} above the chord" in text.findings
+    assert f"curve's barrier is {study._barrier(np.median(curve))} (" in text.findings
+    assert ", ".join(study._barrier(b) for b in curve) in text.findings and "-0.000" not in text.findings
     assert f"exceeds the curve's by {conn.difference:.3f} [{conn.difference_low:.3f}" in text.findings
     assert "not linearly connected, yet a simple curve joins them without a barrier" in text.findings
     unclear = results._replace(connectivity=conn._replace(difference_low=-0.01))

@@ -90,6 +90,7 @@ def test_every_run_is_within_novikoffs_bound(results, text):
     assert f"every one of the {runs} runs separated its data within its bound" in text.findings
     assert f"at most {100 * nov.worst_ratio:.1f}% of (R / γ)²" in text.findings
     assert "median mistakes grow: " + ", ".join(f"{m:.0f}" for m in nov.median_mistakes) in text.findings
+    assert f"the bounds are {', '.join(f'{b:.0f}' for b in nov.bound_true)}, never below the search's" in text.findings
     broken = results._replace(novikoff=nov._replace(bound=[1.0] * len(nov.deltas)))
     assert any("more mistakes than (R / γ)²" in f for f in study.text(broken).failures)
 
