@@ -224,7 +224,8 @@ def main() -> None:
     print(f"(a) compile {compile_a:.2f} s; a second fit with a new adam(3e-3) costs {new_optimizer * 1e3:.1f} ms")
     print(f"(a) and (c) final parameters agree to {agreement:.1e}")
     a, b, c = (median[k] for k in ("(a) gdjax.fit", "(b) optax loop, jitted step", "(c) fused hand-written program"))
-    line = f"fit/optax-loop {b / a:.2f}x, fit/fused {c / a:.2f}x, compile {compile_a:.2f} s, new optimizer {new_optimizer * 1e3:.0f} ms"
+    line = f"fit/optax-loop {b / a:.2f}x, fit/fused {c / a:.2f}x, compile {compile_a:.2f} s, "
+    line += f"new optimizer {new_optimizer * 1e3:.0f} ms"
     for threads in torch_threads:
         name = f"(d) torch eager, {threads} thread{'s' if threads > 1 else ''}"
         line += f", fit/torch-{threads}t {median[name] / a:.1f}x"

@@ -1,4 +1,4 @@
-"""The momentum study: `python experiments/momentum.py [--quick] [--out DIR] [--seed N]` (same as `gdjax run momentum`)."""
+"""The momentum study: `python experiments/momentum.py [--quick] [--out DIR] [--seed N]` runs `gdjax run momentum`."""
 
 if __name__ == "__main__":
     import sys

@@ -1,4 +1,4 @@
-"""The race study: `python experiments/race.py [--quick] [--out DIR] [--seed N]` (same as `gdjax run race`)."""
+"""The race study: `python experiments/race.py [--quick] [--out DIR] [--seed N]`, the same as `gdjax run race`."""
 
 if __name__ == "__main__":
     import sys

@@ -1,4 +1,4 @@
-"""The restarts study: `python experiments/restarts.py [--quick] [--out DIR] [--seed N]` (same as `gdjax run restarts`)."""
+"""The restarts study: `python experiments/restarts.py [--quick] [--out DIR] [--seed N]` runs `gdjax run restarts`."""
 
 if __name__ == "__main__":
     import sys

@@ -36,7 +36,7 @@ def test_the_docstring_states_the_clip_and_its_consequence():
 
 
 def _sources():
-    files = sorted((ROOT / "gdjax" / "studies").glob("*.py")) + [ROOT / "gdjax" / "_notebook.py"]
+    files = sorted((ROOT / "gdjax" / "studies").glob("*.py")) + [ROOT / "experiments" / "notebook_helpers.py"]
     for path in files:
         yield path.name, path.read_text(encoding="utf-8")
     notebook = json.loads((ROOT / "experiments" / "colab.ipynb").read_text(encoding="utf-8"))

@@ -2,7 +2,7 @@
 
 from gdjax.studies._registry import HEADLINE, MODULES, get_study, study_names
 from gdjax.studies._report import write_report
-from gdjax.studies._study import Figure, Findings, FigureWriter, Study, StudyContext, Text, run_study
+from gdjax.studies._study import Figure, FigureWriter, Findings, Study, StudyContext, Text, run_study
 
 __all__ = [
     "HEADLINE",
