@@ -107,14 +107,21 @@ def epoch_batches(
     may be traced, so this works inside ``jit``, ``vmap`` and ``lax.scan`` and
     always returns arrays of shape ``(num_batches(n, b, remainder), b)``.
 
-    Example, one epoch of SGD updates in a scan::
+    Example, one epoch of SGD on a least-squares slope in a scan::
 
-        batches = epoch_batches(jax.random.fold_in(key, epoch), n, 32)
-        def step(params, batch):
-            idx, mask = batch
-            loss = lambda p: masked_mean(per_example_loss(p, x[idx], y[idx]), mask)
-            return params - lr * jax.grad(loss)(params), None
-        params, _ = jax.lax.scan(step, params, batches)
+        >>> import jax, jax.numpy as jnp
+        >>> x = jnp.arange(10.0)
+        >>> y = 3.0 * x
+        >>> batches = epoch_batches(jax.random.key(0), 10, 4, remainder="pad")
+        >>> batches.indices.shape, [int(m.sum()) for m in batches.mask]  # 4 + 4 + 2 real rows
+        ((3, 4), [4, 4, 2])
+        >>> def step(w, batch):
+        ...     idx, mask = batch
+        ...     loss = lambda w: masked_mean((w * x[idx] - y[idx]) ** 2, mask)
+        ...     return w - 0.005 * jax.grad(loss)(w), None
+        >>> w, _ = jax.lax.scan(step, 0.0, batches)
+        >>> 0.0 < float(w) < 3.0  # three steps on the way to the slope 3
+        True
 
     Args:
       key: a PRNG key (typed or raw ``uint32[2]``); may be traced.

@@ -9,9 +9,14 @@ a factory declares static because they decide the shape of its state), and the
 recipes nested in it (the transforms of a :func:`chain`, a schedule given as a
 learning rate). So::
 
-    values, structure = split(adam(1e-3))     # [0.001, 0.9, 0.999, 1e-08, 0.0], <structure of adam>
-    split(adam(3e-3))[1] == structure          # True: same structure, other values
-    merge(structure, values)                   # adam(1e-3) again, built anew
+    >>> from gdjax.optim import adam, merge, split
+    >>> values, structure = split(adam(1e-3))
+    >>> values  # learning rate, b1 and 1 - b1, b2 and 1 - b2, eps, eps_root
+    [0.001, 0.9, 0.09999999999999998, 0.999, 0.0010000000000000009, 1e-08, 0.0]
+    >>> split(adam(3e-3))[1] == structure  # same structure, other values
+    True
+    >>> split(merge(structure, values))[0] == values  # adam(1e-3) again, built anew
+    True
 
 and a compiled program can take ``values`` as runtime inputs and rebuild the
 transformation inside the trace (:func:`merge` with traced values): a new

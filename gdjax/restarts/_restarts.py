@@ -381,6 +381,22 @@ def sweep(
     (the batch size itself sets array shapes, so each batch size is its own
     sweep).
 
+    Example (three learning rates times four initialisations, one program)::
+
+        >>> import jax.numpy as jnp, numpy as np, gdjax
+        >>> model = gdjax.models.linear_regression(1)
+        >>> x = jnp.linspace(-1.0, 1.0, 20)[:, None]
+        >>> data = (x, 2.0 * x[:, 0] + 1.0)
+        >>> loss = lambda p, batch: gdjax.losses.half_mse(model.apply(p, batch[0]), batch[1])
+        >>> result = gdjax.sweep(loss, model.init, data,
+        ...                      optimizer=lambda h: gdjax.optim.sgd(h["learning_rate"]),
+        ...                      grid={"learning_rate": [0.01, 0.1, 0.5]}, epochs=50, key=0, num_restarts=4)
+        >>> result.batch_shape
+        (3, 4)
+        >>> medians = np.median(result.final_loss, axis=1)  # one per learning rate
+        >>> bool(medians[0] > medians[1] > medians[2])
+        True
+
     Returns:
       A :class:`RestartsResult` with ``batch_shape == (*grid_shape, N)`` where
       ``grid_shape`` lists the axes in the order of ``grid``; ``result.grid``

@@ -344,7 +344,7 @@ def logistic_probs(w: np.ndarray, x) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-(_with_bias(x) @ w)))
 
 
-def binary_cross_entropy(probs, y) -> float:
+def probability_log_loss(probs, y) -> float:
     """Mean binary cross-entropy of probabilities (clipped to [1e-7, 1 - 1e-7]) against 0/1 labels, in float64."""
     q = np.clip(np.asarray(probs, np.float64), 1e-7, 1 - 1e-7)
     y = np.asarray(y, np.float64)
@@ -366,7 +366,7 @@ def logistic_baseline(split, ridges: Sequence[float] = LOGISTIC_RIDGES) -> Logis
     """Fits logistic regression at each ridge on the training rows, picks the one of lowest validation loss,
     and scores it on the test rows (once)."""
     fits = {ridge: fit_logistic(split.x_train, split.y_train, ridge) for ridge in ridges}
-    val = {ridge: binary_cross_entropy(logistic_probs(w, split.x_val), split.y_val) for ridge, (w, _) in fits.items()}
+    val = {ridge: probability_log_loss(logistic_probs(w, split.x_val), split.y_val) for ridge, (w, _) in fits.items()}
     ridge = min(val, key=val.get)
     w, iterations = fits[ridge]
     probs = logistic_probs(w, split.x_test)
@@ -375,7 +375,7 @@ def logistic_baseline(split, ridges: Sequence[float] = LOGISTIC_RIDGES) -> Logis
         float(ridge),
         {f"{r:g}": v for r, v in val.items()},
         iterations,
-        binary_cross_entropy(probs, split.y_test),
+        probability_log_loss(probs, split.y_test),
         float(scores.accuracy),
         float(scores.roc_auc),
     )

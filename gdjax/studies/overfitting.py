@@ -28,13 +28,13 @@ from gdjax.optim import EmptyState, GradientTransformation, adamw, chain
 from gdjax.studies._heart_common import (
     LOGISTIC_RIDGES,
     Baseline,
-    binary_cross_entropy,
     interval_verdict,
     logistic_baseline,
     majority_baseline,
     mean_difference,
     model_task,
     predict_stacked,
+    probability_log_loss,
     scores_of,
     split_seed,
     stratified_split,
@@ -305,7 +305,7 @@ def _test_once(model, params, split) -> tuple[float, float, float]:
     """Loss, accuracy and ROC-AUC of one model on the test rows."""
     p = predict_stacked(model, jax.tree.map(lambda a: a[None], params), split.x_test)[0]
     scores = scores_of(p, split.y_test)
-    return binary_cross_entropy(p, split.y_test), float(scores.accuracy), float(scores.roc_auc)
+    return probability_log_loss(p, split.y_test), float(scores.accuracy), float(scores.roc_auc)
 
 
 def compute(ctx: StudyContext) -> Results:

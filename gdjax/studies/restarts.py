@@ -29,11 +29,11 @@ from gdjax.restarts import SuccessRate, ValueSummary, best_of_k_table, k_for, mi
 from gdjax.restarts import summarize_values as _summarize_values
 from gdjax.studies._heart_common import (
     LogisticBaseline,
-    binary_cross_entropy,
     logistic_baseline,
     majority_baseline,
     model_task,
     predict_stacked,
+    probability_log_loss,
     scores_of,
     split_seed,
     stratified_split,
@@ -299,7 +299,7 @@ def compute(ctx: StudyContext) -> Results:
         chosen=int(chosen),
         chosen_val_loss=float(heart_runs.final_val_loss[chosen]),
         chosen_val_accuracy=float(val_accuracy[chosen]),
-        chosen_test_loss=binary_cross_entropy(probs[0], split.y_test),
+        chosen_test_loss=probability_log_loss(probs[0], split.y_test),
         chosen_test_accuracy=float(test.accuracy[0]),
         chosen_test_roc_auc=float(test.roc_auc[0]),
         majority_baseline=majority_baseline(split.y_train, split.y_test).accuracy,

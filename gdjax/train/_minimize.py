@@ -188,8 +188,12 @@ def minimize(
 
     Example (gradient descent on ``f(x) = x^2`` from 3, ``x_t = 3 * 0.8^t``)::
 
-        result = gdjax.minimize(lambda x: x**2, 3.0, gdjax.optim.sgd(0.1), max_steps=100)
-        result.reason, result.num_steps, result.trajectory[: result.num_steps + 1]
+        >>> import gdjax
+        >>> result = gdjax.minimize(lambda x: x**2, 3.0, gdjax.optim.sgd(0.1), max_steps=100)
+        >>> result.reason, int(result.num_steps)  # first t with |2 x_t| = 6 * 0.8^t <= tol = 1e-6
+        ('converged', 70)
+        >>> [round(float(x), 4) for x in result.trajectory[:4]]
+        [3.0, 2.4, 1.92, 1.536]
 
     Args:
       fun: ``fun(x) -> scalar``, differentiable; ``x`` has the structure of ``x0``.
