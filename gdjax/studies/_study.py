@@ -37,7 +37,8 @@ class Text:
       method: how the numbers were obtained.
       findings: what they say.
       expected: deliberate failures of the protocol, each said as expected
-        (e.g. "expected: rate 3.5 > 2/L diverges"), never shown as a crash.
+        (e.g. "rate 3.5 > 2/L diverges"; the report and the command
+        add "expected"), never shown as a crash.
       failures: runs that failed or diverged unexpectedly, reported, never hidden.
     """
 

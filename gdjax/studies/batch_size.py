@@ -888,15 +888,15 @@ restart (geometric mean of the ratio, t interval on its logarithm).
     expected, failures = [], []
     for b in broken:
         expected.append(
-            f"expected: the linear scaling rule breaks at {label(b)} (rate {_rate(BASE_RATE * b / BASE_BATCH)}, gap "
+            f"the linear scaling rule breaks at {label(b)} (rate {_rate(BASE_RATE * b / BASE_BATCH)}, gap "
             f"{results.scaling_gap_to_base[b]:.3f}): the rule holds only while the scaled rate is small"
         )
     for b in results.diverged["scaled rate"]:
-        expected.append(f"expected: {label(b)} at the scaled rate {_rate(BASE_RATE * b / BASE_BATCH)} diverged")
+        expected.append(f"{label(b)} at the scaled rate {_rate(BASE_RATE * b / BASE_BATCH)} diverged")
     for b, rates in c.diverged_rates.items():
         if rates:
             expected.append(
-                f"expected: at {label(b)} the rate{'s' if len(rates) > 1 else ''} {_list([_rate(r) for r in rates])} "
+                f"at {label(b)} the rate{'s' if len(rates) > 1 else ''} {_list([_rate(r) for r in rates])} "
                 "diverged; the grid reaches past the stable rates so that the tuned rate lies inside it"
             )
     for b in results.diverged["same rate"]:

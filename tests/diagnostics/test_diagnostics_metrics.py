@@ -1,4 +1,4 @@
-"""Sharpness and noise scale recorded every epoch by gdjax.fit."""
+"""Sharpness and noise scale recorded every epoch by gdjax.fit and by every run of a sweep."""
 
 import jax
 import jax.numpy as jnp
@@ -7,6 +7,7 @@ import pytest
 
 import gdjax.optim as optim
 from gdjax import diagnostics
+from gdjax.restarts import sweep
 from gdjax.train import fit
 
 RNG = np.random.default_rng(0)
@@ -94,3 +95,34 @@ def test_a_metric_is_a_pure_jittable_function():
     value = jax.jit(metric)(P0, (X, Y))
     np.testing.assert_allclose(value, top_eigenvalue(X), rtol=1e-5)
     np.testing.assert_array_equal(value, metric(P0, (X, Y)))
+
+
+def test_sweep_records_sharpness_and_noise_scale_for_every_run():
+    def init(key):
+        return {"w": 0.1 * jax.random.normal(key, (3,)), "b": jnp.zeros(())}
+
+    result = sweep(
+        half_mse,
+        init,
+        (X, Y),
+        optimizer=lambda h: optim.sgd(h["learning_rate"]),
+        grid={"learning_rate": [0.01, 0.02]},
+        epochs=3,
+        batch_size=8,
+        key=2,
+        num_restarts=2,
+        validation_data=(X_VAL, Y_VAL),
+        metrics={
+            "sharpness": diagnostics.sharpness_metric(half_mse, num_iterations=30, tol=1e-6, key=3),
+            "noise": diagnostics.noise_scale_metric(half_mse),
+        },
+    )
+    # The quadratic's Hessian is the same at every point: every run and epoch sees the closed form.
+    assert result.history.metrics["sharpness"].shape == (2, 2, 3)
+    np.testing.assert_allclose(result.history.metrics["sharpness"], top_eigenvalue(X), rtol=1e-5)
+    np.testing.assert_allclose(result.history.val_metrics["sharpness"], top_eigenvalue(X_VAL), rtol=1e-5)
+    # B_simple depends on the parameters: each run's final value equals the direct computation at its params.
+    for index in np.ndindex(*result.batch_shape):
+        params = result.params_at(index)
+        expected = diagnostics.gradient_noise_scale(half_mse, params, (X, Y)).b_simple
+        np.testing.assert_allclose(result.final_metrics["noise"][index], expected, rtol=1e-4)
