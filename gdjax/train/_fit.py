@@ -260,7 +260,7 @@ def fit(
                 state, summary = start(values, params, key, train_data, validation_data, hyperparams, until)
             else:
                 state, summary = proceed(values, state, train_data, validation_data, hyperparams, until)
-            done = _Progress(*(int(x) for x in np.asarray(summary)))
+            done = _Progress.of(summary)
             if checkpoint is not None:
                 save_checkpoint(checkpoint, state, metadata=fingerprint)
             if progress or callback is not None:
@@ -316,6 +316,12 @@ class _Progress(NamedTuple):
     stalled_epoch: int
     best_epoch: int
 
+    @classmethod
+    def of(cls, summary: Any) -> _Progress:
+        """From the int32 vector of :func:`_summary`, with the flags as bools."""
+        epoch, step, diverged, diverged_step, stopped, stalled_epoch, best_epoch = (int(x) for x in np.asarray(summary))
+        return cls(epoch, step, bool(diverged), diverged_step, bool(stopped), stalled_epoch, best_epoch)
+
     def finished(self, epochs: int) -> bool:
         return self.epoch >= epochs or self.stopped or self.diverged
 
@@ -330,7 +336,7 @@ def _summary(state: TrainState) -> jax.Array:
 def _progress_of(state: TrainState | None) -> _Progress:
     if state is None:
         return _Progress(0, 0, False, -1, False, -1, -1)
-    return _Progress(*(int(x) for x in np.asarray(_summary(state))))
+    return _Progress.of(_summary(state))
 
 
 def _result(trainer: Trainer, state: TrainState, steps_per_epoch: int, done: _Progress) -> FitResult:
@@ -372,6 +378,18 @@ def _resume(path: Path, like: TrainState, fingerprint: dict[str, Any]) -> TrainS
             "Pass resume=False (or another checkpoint path) to start afresh."
         )
     state, _ = load_checkpoint(path, like)
+    # fit never applies a non-finite step, so parameters that are not finite
+    # mean the file was altered: resuming would return them as a result.
+    bad = [
+        jax.tree_util.keystr(where)
+        for where, leaf in jax.tree_util.tree_leaves_with_path(state.params)
+        if np.issubdtype(np.asarray(leaf).dtype, np.inexact) and not np.all(np.isfinite(np.asarray(leaf)))
+    ]
+    if bad:
+        raise ValueError(
+            f"checkpoint {os.fspath(path)!r} holds non-finite parameters (at {', '.join(bad)}), which gdjax.fit "
+            "never saves: the file was altered. Delete it or pass resume=False to start afresh."
+        )
     return jax.tree.map(lambda leaf: leaf, state)
 
 

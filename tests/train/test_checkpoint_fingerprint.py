@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 import gdjax.optim as optim
-from gdjax.train import EarlyStopping, fit
+from gdjax.train import EarlyStopping, fit, load_checkpoint, save_checkpoint
 
 RNG = np.random.default_rng(5)
 X = RNG.normal(size=(12, 3)).astype(np.float32)
@@ -57,6 +57,7 @@ CHANGES = {
     "penalty weight": dict(penalty=lambda p: jnp.sum(p["w"] ** 2), penalty_weight=0.5),
     "early stopping": dict(early_stopping=EarlyStopping(patience=1, monitor="loss")),
     "validation data": dict(validation_data=(X[:4], Y[:4])),
+    "metrics": dict(metrics={"mae": lambda p, b: jnp.mean(jnp.abs(b[0] @ p["w"] + p["b"] - b[1]))}),
 }
 NAMES = {
     "learning rate": "optimizer",
@@ -70,6 +71,7 @@ NAMES = {
     "penalty weight": "penalty",
     "early stopping": "early_stopping",
     "validation data": "validation_data",
+    "metrics": "metrics",
 }
 
 
@@ -106,3 +108,14 @@ def test_the_same_settings_resume(tmp_path):
     resumed = fit(loss, P0, (X, Y), checkpoint=path, **{**BASE, "optimizer": optim.adam(1e-3)})  # an equal new object
     np.testing.assert_array_equal(resumed.params["w"], whole.params["w"])
     np.testing.assert_array_equal(resumed.history.learning_rate, np.full(4, 1e-3, np.float32))
+
+
+def test_a_finished_checkpoint_with_non_finite_parameters_is_refused(tmp_path):
+    path = tmp_path / "run.npz"
+    done = fit(loss, P0, (X, Y), checkpoint=path, **BASE)
+    assert done.diverged is False and done.stopped_early is False  # flags are bools, not 0/1
+    state, metadata = load_checkpoint(path, done.state)
+    altered = state._replace(params={**state.params, "w": np.full(3, np.nan, np.float32)})
+    save_checkpoint(path, altered, metadata=metadata)  # a valid file, the same training's fingerprint
+    with pytest.raises(ValueError, match=r"non-finite parameters \(at \['w'\]\).*resume=False"):
+        fit(loss, P0, (X, Y), checkpoint=path, **BASE)
