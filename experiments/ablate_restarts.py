@@ -1,0 +1,152 @@
+"""Ablation: where gdjax.restarts loses to a hand-written jit(vmap(train)), one construct removed at a time.
+
+The heart network (29-16-1, Adam 1e-3, batch 32, 10 epochs = 70 steps) trained
+from N = 1024 initialisations with one shared batch order, in one process,
+every variant compiled first and then timed in interleaved rounds (median):
+
+- ``restarts``: ``gdjax.restarts.restarts`` as shipped;
+- ``engine``: the engine's pure training (``Trainer.train``) vmapped by hand,
+  in the flat layout (the default) and in the tree layout;
+- ``no guard`` / ``no selects`` / ``neither``: the tree-layout engine with the
+  per-step divergence guard replaced by a constant, with the selects that
+  keep a non-finite step from being applied removed, and with both (these
+  patch ``gdjax.train._loop`` while tracing: diagnosis only, the results of a
+  diverging run would be wrong);
+- ``optax vmap``: ``jax.jit(jax.vmap(train))`` with Optax's Adam over
+  pre-gathered batches (bench_restarts' (b));
+- ``wide``: the same training written by hand with all restarts' first-layer
+  weights as one ``[29, N*16]`` matrix for the whole training (one wide
+  product per step), checked against ``optax vmap``.
+
+Usage::
+
+    python experiments/ablate_restarts.py
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+
+import jax
+import jax.numpy as jnp
+import optax
+
+import gdjax
+from gdjax.train import _loop
+
+N, EPOCHS, BATCH, LR, ROUNDS = 1024, 10, 32, 1e-3, 7
+MODEL = gdjax.models.mlp([29, 16, 1], hidden="relu", output="sigmoid")
+
+
+def loss(params, batch):
+    return gdjax.losses.sigmoid_binary_cross_entropy(MODEL.logits(params, batch[0]), batch[1])
+
+
+def engine(train, keys, patches=None, layout="auto"):
+    """The engine's training vmapped over init keys, traced with ``patches`` applied to ``_loop``."""
+    patches = patches or {}
+    saved = {name: getattr(_loop, name) for name in patches}
+    for name, value in patches.items():
+        setattr(_loop, name, value)
+    try:
+        trainer = gdjax.make_trainer(loss, gdjax.optim.adam(LR), epochs=EPOCHS, batch_size=BATCH, layout=layout)
+        run = jax.jit(jax.vmap(lambda k: trainer.train(MODEL.init(k), jax.random.key(1), train, None, None).params))
+        jax.block_until_ready(run(keys))  # trace and compile while patched
+    finally:
+        for name, value in saved.items():
+            setattr(_loop, name, value)
+    return lambda: run(keys)
+
+
+def hand_written(train, keys):
+    """bench_restarts' (b) and the wide layout, over the same pre-gathered batches."""
+    x, y = train
+    steps = x.shape[0] // BATCH
+    order_key = jax.random.key(2)
+    orders = jnp.concatenate(
+        [
+            jax.random.permutation(jax.random.fold_in(order_key, e), x.shape[0])[: steps * BATCH].reshape(steps, BATCH)
+            for e in range(EPOCHS)
+        ]
+    )
+    xs, ys = x[orders], y[orders]
+    adam = optax.adam(LR)
+
+    def scan(fn_loss, params):
+        def step(carry, batch):
+            p, s = carry
+            updates, s = adam.update(jax.grad(fn_loss)(p, batch), s, p)
+            return (optax.apply_updates(p, updates), s), None
+
+        return jax.lax.scan(step, (params, adam.init(params)), (xs, ys))[0][0]
+
+    vmapped = jax.jit(jax.vmap(lambda k: scan(loss, MODEL.init(k))))
+
+    def wide_loss(w, batch):
+        xb, yb = batch
+        h = jax.nn.relu(xb @ w["w1"] + w["b1"]).reshape(xb.shape[0], N, 16)  # [B, N*16]: one product
+        z = jnp.einsum("bnh,nh->bn", h, w["w2"]) + w["b2"]
+        per_example = jnp.maximum(z, 0) - z * yb[:, None] + jnp.log1p(jnp.exp(-jnp.abs(z)))
+        return jnp.sum(jnp.mean(per_example, axis=0))  # the restarts are independent: the sum's gradient is each's
+
+    def to_wide(p):
+        return {
+            "w1": jnp.transpose(p[0]["w"], (1, 0, 2)).reshape(29, N * 16),
+            "b1": p[0]["b"].reshape(N * 16),
+            "w2": p[1]["w"][:, :, 0],
+            "b2": p[1]["b"][:, 0],
+        }
+
+    start = to_wide(jax.vmap(MODEL.init)(keys))
+    wide = jax.jit(lambda w: scan(wide_loss, w))
+    gap = float(jnp.max(jnp.abs(to_wide(vmapped(keys))["w1"] - wide(start)["w1"])))
+    return (lambda: vmapped(keys)), (lambda: wide(start)), gap
+
+
+def main() -> None:
+    data = gdjax.data.load_heart_split(0)
+    train = (data.x_train, data.y_train)
+    keys = jax.random.split(jax.random.key(0), N)
+    opt = gdjax.optim.adam(LR)
+    one = jnp.ones((), jnp.float32)
+    vmapped, wide, gap = hand_written(train, keys)
+    variants = {
+        "restarts": lambda: (
+            gdjax.restarts.restarts(
+                loss, MODEL.init, train, optimizer=opt, epochs=EPOCHS, batch_size=BATCH, key=0, num_restarts=N
+            ).params
+        ),
+        "engine (flat)": engine(train, keys),
+        "engine (tree)": engine(train, keys, layout="tree"),
+        "engine (tree), no guard": engine(train, keys, {"_guard": lambda p, g: one}, layout="tree"),
+        "engine (tree), no selects": engine(train, keys, {"select": lambda c, a, b: a}, layout="tree"),
+        "engine (tree), neither": engine(
+            train, keys, {"_guard": lambda p, g: one, "select": lambda c, a, b: a}, layout="tree"
+        ),
+        "optax vmap": vmapped,
+        "wide layout": wide,
+    }
+    for fn in variants.values():
+        jax.block_until_ready(fn())
+    times = {name: [] for name in variants}
+    for _ in range(ROUNDS):
+        for name, fn in variants.items():
+            start = time.perf_counter()
+            jax.block_until_ready(fn())
+            times[name].append(time.perf_counter() - start)
+    work = N * EPOCHS * (train[0].shape[0] // BATCH)
+    base = statistics.median(times["optax vmap"])
+    print(f"# N = {N}, {EPOCHS} epochs, median of {ROUNDS} interleaved rounds; wide vs vmap max |W1 gap| {gap:.1e}")
+    for name, t in times.items():
+        m = statistics.median(t)
+        print(f"{name:28s} {work / m:10.3e} restart-steps/s   {base / m:5.2f}x optax vmap")
+    r = {name: base / statistics.median(t) for name, t in times.items()}
+    print(
+        f"restarts {r['restarts']:.2f}x, engine without guard and selects {r['engine (tree), neither']:.2f}x, "
+        f"wide layout {r['wide layout']:.2f}x of jit(vmap(train))"
+    )
+
+
+if __name__ == "__main__":
+    main()
