@@ -106,6 +106,7 @@ def map_batched(
     tile_size: int | None = None,
     devices: Sequence[jax.Device] | None = None,
     progress: Callable[[int], None] | None = None,
+    axis_name: str | None = None,
 ) -> Any:
     """``[fn(item, shared) for item in batched]``, stacked, computed as described in the module docs.
 
@@ -118,6 +119,9 @@ def map_batched(
       tile_size: items vectorised together (default: split evenly over the devices, at most 1024).
       devices: the devices to shard over (default: all).
       progress: called with the number of items finished after each chunk.
+      axis_name: a name for the ``vmap`` axis over a tile's items, so that
+        ``fn`` may use collectives over its tile (``lax.psum(x, axis_name)``);
+        a tile's items are the same whatever the chunk size and devices.
 
     Returns:
       ``fn``'s outputs as NumPy arrays with a leading axis of length ``size``.
@@ -133,7 +137,7 @@ def map_batched(
             )
     mesh = restart_mesh(devices)
     chunk, tile = resolve_sizes(size, chunk_size, tile_size, mesh.size)
-    run = _compiled(fn, mesh, tile)
+    run = _compiled(fn, mesh, tile, axis_name)
 
     outputs = []
     for start in range(0, size, chunk):
@@ -146,22 +150,24 @@ def map_batched(
     return jax.tree.map(lambda *parts: np.concatenate(parts), *outputs)
 
 
-def _compiled(fn: Callable[[Any, Any], Any], mesh: Mesh, tile: int) -> Callable[[Any, Any], Any]:
+def _compiled(fn: Callable[[Any, Any], Any], mesh: Mesh, tile: int, axis_name: str | None) -> Callable[[Any, Any], Any]:
     """The program for ``fn``, compiled once per (function, mesh, tile): pass the same ``fn`` object to reuse it."""
     try:
-        return _compiled_cached(fn, mesh, tile)
+        return _compiled_cached(fn, mesh, tile, axis_name)
     except TypeError:  # an unhashable callable gets a fresh program
-        return _build(fn, mesh, tile)
+        return _build(fn, mesh, tile, axis_name)
 
 
 @functools.lru_cache(maxsize=32)
-def _compiled_cached(fn: Callable[[Any, Any], Any], mesh: Mesh, tile: int) -> Callable[[Any, Any], Any]:
-    return _build(fn, mesh, tile)
+def _compiled_cached(
+    fn: Callable[[Any, Any], Any], mesh: Mesh, tile: int, axis_name: str | None
+) -> Callable[[Any, Any], Any]:
+    return _build(fn, mesh, tile, axis_name)
 
 
-def _build(fn: Callable[[Any, Any], Any], mesh: Mesh, tile: int) -> Callable[[Any, Any], Any]:
+def _build(fn: Callable[[Any, Any], Any], mesh: Mesh, tile: int, axis_name: str | None) -> Callable[[Any, Any], Any]:
     """``jit`` of: shard items over the mesh; per device, ``lax.map`` over tiles of ``vmap(fn)``."""
-    vectorised = jax.vmap(fn, in_axes=(0, None))
+    vectorised = jax.vmap(fn, in_axes=(0, None), axis_name=axis_name)
 
     def per_device(items, shared):
         local = jax.tree.leaves(items)[0].shape[0]

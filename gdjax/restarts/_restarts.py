@@ -171,6 +171,7 @@ def _train_many(
             tile_size=tile_size,
             devices=devices,
             progress=None if bar is None else (lambda done: bar.update(done - bar.n)),
+            axis_name=TRAININGS,
         )
     finally:
         if bar is not None:
@@ -189,6 +190,9 @@ def _train_many(
     return _Run(out, num_restarts, out.pop("stalled_epoch"))
 
 
+#: The name of the vmap axis over a tile's trainings (the engine's epochs branch on all of them at once).
+TRAININGS = "trainings"
+
 #: Restart-rows evaluated together in the final evaluation (e.g. 1024 restarts x 1024 rows).
 EVALUATION_BUDGET = 2**20
 
@@ -202,7 +206,7 @@ def _programs(structure: Trainer, init: Callable[[jax.Array], Any]) -> tuple[Cal
         trainer = Trainer.merge(structure, values)
         hyper = item["hyper"] if "hyper" in item else shared_hyper
         train_key = item.get("train_key", shared_key)
-        state = trainer.train(init(item["init_key"]), train_key, train, val, hyper)
+        state = trainer.train(init(item["init_key"]), train_key, train, val, hyper, vmap_axis=TRAININGS)
         return {
             "params": state.params,
             "history": state.history,

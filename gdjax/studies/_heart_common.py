@@ -60,30 +60,14 @@ def _split(seed: int):
 def heart_task(seed: int = 0, sizes: Sequence[int] | None = COURSE_SIZES, *, dropout: float = 0.0) -> HeartTask:
     """The heart task for split ``seed``: an MLP of ``sizes``, or logistic regression when ``sizes`` is None."""
     split = _split(seed)
-    if sizes is None:
-        model = gdjax.models.logistic_regression(split.x_train.shape[1])
-    else:
-        model = gdjax.models.mlp(tuple(sizes), hidden="relu", output="sigmoid", dropout=dropout)
-
-    if dropout > 0:
-
-        def loss(params, batch, key):
-            return sigmoid_binary_cross_entropy(model.logits(params, batch[0], key=key), batch[1])
-    else:
-
-        def loss(params, batch):
-            return sigmoid_binary_cross_entropy(model.logits(params, batch[0]), batch[1])
-
-    def accuracy(params, data):
-        return gdjax.metrics.accuracy(model.apply(params, data[0]), data[1])
-
+    task = model_task(None if sizes is None else tuple(sizes), dropout=dropout)
     return HeartTask(
-        model=model,
+        model=task.model,
         train=(split.x_train, split.y_train),
         test=(split.x_test, split.y_test),
-        loss=loss,
-        metrics={"accuracy": accuracy},
-        n_params=gdjax.count_params(model.init(jax.random.key(0))),
+        loss=task.loss,
+        metrics={"accuracy": task.accuracy},
+        n_params=task.n_params,
         feature_names=split.feature_names,
     )
 

@@ -280,6 +280,7 @@ def run_epochs(
     first: int | jax.Array = 0,
     count: int | None = None,
     skip: str = "select",
+    vmap_axis: str | None = None,
 ) -> TrainState:
     """Runs the epoch slots ``first .. first + count - 1`` (default: every epoch) up to ``until``.
 
@@ -294,6 +295,16 @@ def run_epochs(
     over per-training copies of them); ``"branch"`` branches around it
     (``lax.cond``), which saves the work of a run that is not vmapped
     (:func:`gdjax.fit`: chunks, early stops).
+
+    The divergence guard (a non-finite step is not applied) is exact either
+    way; how it is paid for depends on ``vmap_axis``. Under a ``vmap`` over
+    trainings named ``vmap_axis``, an epoch first runs without the per-step
+    selects, and runs again with them only if a step of any training on
+    that axis was not finite (a branch under ``vmap`` is taken by all or
+    none); a clean epoch's steps are the same arithmetic either way, so the
+    results are the same bits. There the selects cost about 1.7x a step
+    (``experiments/ablate_restarts.py``); for one training they cost little,
+    and the extra branch more, so without ``vmap_axis`` every step selects.
     """
     check_validation(trainer, train_data, val_data)
     check_choice("skip", skip, ("select", "branch"))
@@ -319,8 +330,19 @@ def run_epochs(
     epochs = first + jnp.arange(count, dtype=jnp.int32)  # past the configuration's epochs: skipped
     predraw = count * shape.steps * shape.batch_size <= PREDRAWN_INDICES
     orders = jax.vmap(lambda e: _draw_orders(trainer, shape, state.key, e))(epochs) if predraw else None
+    optimistic = vmap_axis is not None
     run_epoch = functools.partial(
-        _epoch, trainer, shape, transformation, layout, tree_params, train_data, val_data, hyperparams
+        _epoch,
+        trainer,
+        shape,
+        transformation,
+        layout,
+        tree_params,
+        train_data,
+        val_data,
+        hyperparams,
+        optimistic,
+        vmap_axis,
     )
 
     def slot(carry: TrainState, xs: Any) -> tuple[TrainState, None]:
@@ -329,9 +351,9 @@ def run_epochs(
             drawn = _draw_orders(trainer, shape, state.key, epoch)
         active = (carry.epoch == epoch) & (epoch < end) & ~carry.diverged & ~carry.stopped
         if skip == "branch":
-            carry = jax.lax.cond(active, lambda c: run_epoch(c, epoch, drawn), lambda c: c, carry)
+            carry = jax.lax.cond(active, lambda c: run_epoch(c, epoch, drawn, active), lambda c: c, carry)
         else:
-            carry = select(active, run_epoch(carry, epoch, drawn), carry)
+            carry = select(active, run_epoch(carry, epoch, drawn, active), carry)
         return carry, None
 
     carry = jax.lax.scan(slot, carry, (epochs, orders))[0]
@@ -367,16 +389,19 @@ def _epoch(
     train_data: Any,
     val_data: Any,
     hyperparams: Any,
+    optimistic: bool,
+    vmap_axis: str | None,
     carry: TrainState,
     epoch: jax.Array,
     orders: _Orders,
+    active: jax.Array,
 ) -> TrainState:
-    """One epoch: scan the steps, evaluate, record, early-stop; pure."""
+    """One epoch: scan the steps, evaluate, record, early-stop; pure (see :func:`run_epochs` for ``optimistic``)."""
     as_tree = (lambda p: p) if layout is None else layout.unravel
     learning_rate = _learning_rate(trainer, carry.opt_state, carry.step)
     extra_args = takes_extra_args(transformation)
 
-    def step(inner, xs):
+    def step(inner, xs, guarded=True):
         # Only what the next step needs is carried; the epoch's bookkeeping is read off the outputs after.
         params, opt_state, diverged = inner
         index, mask, key = xs
@@ -396,6 +421,8 @@ def _epoch(
         # A non-finite gradient shows up in the updated parameters, so checking
         # the loss and the new parameters catches every divergence.
         guard = _guard(new_params, grads)
+        if not guarded:  # the epoch is run again with the selects if any step was not finite
+            return (new_params, new_opt_state, diverged), (loss, guard)
         finite = jnp.isfinite(loss) & jnp.isfinite(guard)
         accept = finite & ~diverged
         params = select(accept, new_params, params)
@@ -404,7 +431,23 @@ def _epoch(
 
     inner = (carry.params, carry.opt_state, carry.diverged)
     xs = (orders.indices, orders.masks, orders.step_keys)
-    (params, opt_state, diverged), (losses, guards) = jax.lax.scan(step, inner, xs, length=shape.steps)
+
+    def guarded_epoch(inner):
+        return jax.lax.scan(step, inner, xs, length=shape.steps)
+
+    if optimistic:
+        # Selecting every step's new state against the old one makes each step
+        # write it out and read it back before going on (under vmap about 1.7x
+        # the time of the step); an epoch in which every step is finite gives
+        # the same result without them.
+        fast = jax.lax.scan(functools.partial(step, guarded=False), inner, xs, length=shape.steps)
+        fast_losses, fast_guards = fast[1]
+        failed = active & ~jnp.all(jnp.isfinite(fast_losses) & jnp.isfinite(fast_guards))
+        if vmap_axis is not None:
+            failed = jax.lax.psum(failed.astype(jnp.int32), vmap_axis) > 0
+        (params, opt_state, diverged), (losses, guards) = jax.lax.cond(failed, guarded_epoch, lambda _: fast, inner)
+    else:
+        (params, opt_state, diverged), (losses, guards) = guarded_epoch(inner)
     # Step i ran when no step before it (in this epoch or earlier) was non-finite.
     finite = jnp.isfinite(losses) & jnp.isfinite(guards)
     ran = ~carry.diverged & (jnp.cumsum(~finite) - ~finite == 0)

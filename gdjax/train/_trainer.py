@@ -85,20 +85,33 @@ class Trainer(NamedTuple):
         val_data: Data = None,
         hyperparams: Hyperparams = None,
         until: int | jax.Array | None = None,
+        *,
+        vmap_axis: str | None = None,
     ) -> Any:
         """Runs epochs from ``state.epoch`` until epoch ``until`` (default: all), an early stop or a divergence.
 
         ``until`` may be traced: every chunk of epochs runs the same compiled
         program, and ``run(run(s, until=a), until=b)`` is bit-identical to
-        ``run(s, until=b)``.
+        ``run(s, until=b)``. Under ``jax.vmap(..., axis_name=A)`` over
+        trainings, ``vmap_axis=A`` lets an epoch in which every step of every
+        training is finite skip the per-step divergence selects (the same
+        result, faster; see :func:`gdjax.train._loop.run_epochs`).
         """
-        return _loop.run_epochs(self, state, train_data, val_data, hyperparams, until=until)
+        return _loop.run_epochs(self, state, train_data, val_data, hyperparams, until=until, vmap_axis=vmap_axis)
 
     def train(
-        self, params: Params, key: jax.Array, train_data: Data, val_data: Data = None, hyperparams: Hyperparams = None
+        self,
+        params: Params,
+        key: jax.Array,
+        train_data: Data,
+        val_data: Data = None,
+        hyperparams: Hyperparams = None,
+        *,
+        vmap_axis: str | None = None,
     ) -> Any:
         """The whole training: ``run(init(params, key, ...), ...)``."""
-        return self.run(self.init(params, key, train_data, val_data, hyperparams), train_data, val_data, hyperparams)
+        state = self.init(params, key, train_data, val_data, hyperparams)
+        return self.run(state, train_data, val_data, hyperparams, vmap_axis=vmap_axis)
 
     def evaluate(self, params: Params, data: Data) -> tuple[jax.Array, dict[str, jax.Array]]:
         """``(loss, {name: metric})`` on ``data`` at ``params``: the loss without penalty, no key (evaluation)."""
