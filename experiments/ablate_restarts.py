@@ -6,7 +6,9 @@ every variant compiled first and then timed in interleaved rounds (median):
 
 - ``restarts``: ``gdjax.restarts.restarts`` as shipped;
 - ``engine``: the engine's pure training (``Trainer.train``) vmapped by hand,
-  in the flat layout (the default) and in the tree layout;
+  in the flat layout (the default) and in the tree layout, with the per-step
+  selects of every step (an unnamed vmap), and with the axis named as
+  ``restarts`` names it (clean epochs skip the selects);
 - ``no guard`` / ``no selects`` / ``neither``: the tree-layout engine with the
   per-step divergence guard replaced by a constant, with the selects that
   keep a non-finite step from being applied removed, and with both (these
@@ -43,15 +45,24 @@ def loss(params, batch):
     return gdjax.losses.sigmoid_binary_cross_entropy(MODEL.logits(params, batch[0]), batch[1])
 
 
-def engine(train, keys, patches=None, layout="auto"):
-    """The engine's training vmapped over init keys, traced with ``patches`` applied to ``_loop``."""
+def engine(train, keys, patches=None, layout="auto", named=False):
+    """The engine's training vmapped over init keys, traced with ``patches`` applied to ``_loop``.
+
+    ``named``: the vmap axis is named and the engine told (as ``restarts``
+    does), so clean epochs skip the per-step selects.
+    """
     patches = patches or {}
     saved = {name: getattr(_loop, name) for name in patches}
     for name, value in patches.items():
         setattr(_loop, name, value)
     try:
         trainer = gdjax.make_trainer(loss, gdjax.optim.adam(LR), epochs=EPOCHS, batch_size=BATCH, layout=layout)
-        run = jax.jit(jax.vmap(lambda k: trainer.train(MODEL.init(k), jax.random.key(1), train, None, None).params))
+        axis = "trainings" if named else None
+
+        def one(k):
+            return trainer.train(MODEL.init(k), jax.random.key(1), train, None, None, vmap_axis=axis).params
+
+        run = jax.jit(jax.vmap(one, axis_name=axis))
         jax.block_until_ready(run(keys))  # trace and compile while patched
     finally:
         for name, value in saved.items():
@@ -117,6 +128,7 @@ def main() -> None:
                 loss, MODEL.init, train, optimizer=opt, epochs=EPOCHS, batch_size=BATCH, key=0, num_restarts=N
             ).params
         ),
+        "engine (flat), named axis": engine(train, keys, named=True),
         "engine (flat)": engine(train, keys),
         "engine (tree)": engine(train, keys, layout="tree"),
         "engine (tree), no guard": engine(train, keys, {"_guard": lambda p, g: one}, layout="tree"),
@@ -140,7 +152,7 @@ def main() -> None:
     print(f"# N = {N}, {EPOCHS} epochs, median of {ROUNDS} interleaved rounds; wide vs vmap max |W1 gap| {gap:.1e}")
     for name, t in times.items():
         m = statistics.median(t)
-        print(f"{name:28s} {work / m:10.3e} restart-steps/s   {base / m:5.2f}x optax vmap")
+        print(f"{name:30s} {work / m:10.3e} restart-steps/s   {base / m:5.2f}x optax vmap")
     r = {name: base / statistics.median(t) for name, t in times.items()}
     print(
         f"restarts {r['restarts']:.2f}x, engine without guard and selects {r['engine (tree), neither']:.2f}x, "
