@@ -70,6 +70,12 @@ def test_escape(results, claims):
     assert esc["share"][0] == 0.0 and max(esc["share"]) >= 0.9  # GD stalls on the plateau; momentum carries through
     assert f"at beta = 0: {esc['share'][0]:.2f}" in claims["escape"]
     assert f"with momentum {max(esc['share']):.2f} at best" in claims["escape"]
+    # The Styblinski-Tang half says the measured shares, each inside its own Wilson interval.
+    st = results.escape["styblinski_tang"]
+    best = int(np.argmax(st["share"]))
+    said = f"{st['share'][0]:.2f} at beta = 0, {st['share'][best]:.2f} at best (beta = {st['betas'][best]})"
+    assert said in claims["escape"]
+    assert all(lo <= p <= hi for p, lo, hi in zip(st["share"], st["low"], st["high"], strict=True))
 
 
 def test_heart_validation_protocol_and_overfitting(results, claims):
