@@ -146,6 +146,17 @@ def _nonnegative_int(text: str) -> int:
     return value
 
 
+def _seed(text: str) -> int:
+    # Studies derive many keys from the seed (1000 * seed + i and the like): keep them far from int64's end.
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if not 0 <= value < 2**32:
+        raise argparse.ArgumentTypeError(f"must be an integer in [0, 2**32); got {text!r}")
+    return value
+
+
 def _finite_float(text: str) -> float:
     try:
         value = float(text)
@@ -169,7 +180,7 @@ def _positive_float(text: str) -> float:
 def _add_run_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--quick", action="store_true", help="small sizes: at most a minute a study on 2 CPU cores")
     parser.add_argument("--out", default=DEFAULT_OUT, help=f"output folder (default ./{DEFAULT_OUT})")
-    parser.add_argument("--seed", type=int, default=0, help="seed of every PRNG key (default 0)")
+    parser.add_argument("--seed", type=_seed, default=0, help="seed of every PRNG key, in [0, 2**32) (default 0)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")
     parser.add_argument(
         "--no-cache",

@@ -83,3 +83,14 @@ def test_a_misspelt_study_gets_a_suggestion(capsys, monkeypatch):
     err = capsys.readouterr().err
     assert "unknown study 'zzzzzz'; choose from: all, headline, restarts" in err and "did you mean" not in err
     assert ran == []
+
+
+@pytest.mark.parametrize("seed", [str(2**70), "-1", "zero"])
+def test_a_seed_out_of_range_is_one_line_and_exit_2(capsys, monkeypatch, seed):
+    ran = _no_studies(monkeypatch)
+    with pytest.raises(SystemExit) as exit_info:
+        main(["run", "restarts", "--seed", seed])
+    assert exit_info.value.code == 2 and ran == []
+    err = capsys.readouterr().err
+    assert err.startswith("usage: gdjax run")
+    assert err.strip().endswith(f"must be an integer in [0, 2**32); got {seed!r}")
