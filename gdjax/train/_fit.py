@@ -380,16 +380,13 @@ def _resume(path: Path, like: TrainState, fingerprint: dict[str, Any]) -> TrainS
     state, _ = load_checkpoint(path, like)
     # fit never applies a non-finite step, so parameters that are not finite
     # mean the file was altered: resuming would return them as a result.
-    bad = [
-        jax.tree_util.keystr(where)
-        for where, leaf in jax.tree_util.tree_leaves_with_path(state.params)
-        if np.issubdtype(np.asarray(leaf).dtype, np.inexact) and not np.all(np.isfinite(np.asarray(leaf)))
-    ]
-    if bad:
+    try:
+        check_params("its parameters", state.params)
+    except ValueError as error:
         raise ValueError(
-            f"checkpoint {os.fspath(path)!r} holds non-finite parameters (at {', '.join(bad)}), which gdjax.fit "
-            "never saves: the file was altered. Delete it or pass resume=False to start afresh."
-        )
+            f"checkpoint {os.fspath(path)!r} holds parameters gdjax.fit never saves ({error}): the file was "
+            "altered. Delete it or pass resume=False to start afresh."
+        ) from None
     return jax.tree.map(lambda leaf: leaf, state)
 
 

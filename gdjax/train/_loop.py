@@ -330,19 +330,8 @@ def run_epochs(
     epochs = first + jnp.arange(count, dtype=jnp.int32)  # past the configuration's epochs: skipped
     predraw = count * shape.steps * shape.batch_size <= PREDRAWN_INDICES
     orders = jax.vmap(lambda e: _draw_orders(trainer, shape, state.key, e))(epochs) if predraw else None
-    optimistic = vmap_axis is not None
     run_epoch = functools.partial(
-        _epoch,
-        trainer,
-        shape,
-        transformation,
-        layout,
-        tree_params,
-        train_data,
-        val_data,
-        hyperparams,
-        optimistic,
-        vmap_axis,
+        _epoch, trainer, shape, transformation, layout, tree_params, train_data, val_data, hyperparams, vmap_axis
     )
 
     def slot(carry: TrainState, xs: Any) -> tuple[TrainState, None]:
@@ -389,14 +378,13 @@ def _epoch(
     train_data: Any,
     val_data: Any,
     hyperparams: Any,
-    optimistic: bool,
     vmap_axis: str | None,
     carry: TrainState,
     epoch: jax.Array,
     orders: _Orders,
     active: jax.Array,
 ) -> TrainState:
-    """One epoch: scan the steps, evaluate, record, early-stop; pure (see :func:`run_epochs` for ``optimistic``)."""
+    """One epoch: scan the steps, evaluate, record, early-stop; pure (see :func:`run_epochs` for ``vmap_axis``)."""
     as_tree = (lambda p: p) if layout is None else layout.unravel
     learning_rate = _learning_rate(trainer, carry.opt_state, carry.step)
     extra_args = takes_extra_args(transformation)
@@ -435,7 +423,7 @@ def _epoch(
     def guarded_epoch(inner):
         return jax.lax.scan(step, inner, xs, length=shape.steps)
 
-    if optimistic:
+    if vmap_axis is not None:
         # Selecting every step's new state against the old one makes each step
         # write it out and read it back before going on (under vmap about 1.7x
         # the time of the step); an epoch in which every step is finite gives
@@ -443,8 +431,7 @@ def _epoch(
         fast = jax.lax.scan(functools.partial(step, guarded=False), inner, xs, length=shape.steps)
         fast_losses, fast_guards = fast[1]
         failed = active & ~jnp.all(jnp.isfinite(fast_losses) & jnp.isfinite(fast_guards))
-        if vmap_axis is not None:
-            failed = jax.lax.psum(failed.astype(jnp.int32), vmap_axis) > 0
+        failed = jax.lax.psum(failed.astype(jnp.int32), vmap_axis) > 0  # one branch for the whole tile
         (params, opt_state, diverged), (losses, guards) = jax.lax.cond(failed, guarded_epoch, lambda _: fast, inner)
     else:
         (params, opt_state, diverged), (losses, guards) = guarded_epoch(inner)
