@@ -14,7 +14,7 @@ from gdjax import activations, data, diagnostics, functions, losses, metrics, mo
 from gdjax.gradcheck import gradient_error
 from gdjax.models import Model, count_params
 from gdjax.restarts import minimize_restarts, sweep
-from gdjax.train import EarlyStopping, fit, make_trainer, minimize
+from gdjax.train import EarlyStopping, fit, make_trainer, minimize, model_loss
 
 __version__ = "0.1.0"
 
@@ -43,6 +43,7 @@ __all__ = [
     "metrics",
     "minimize",
     "minimize_restarts",
+    "model_loss",
     "models",
     "optim",
     "restarts",

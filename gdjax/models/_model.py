@@ -12,6 +12,33 @@ import numpy as np
 from gdjax._typing import Params
 
 
+class WideForm(NamedTuple):
+    """Many copies of a model side by side, for trainings that share their inputs (random restarts).
+
+    ``N`` copies evaluated on the same inputs ``x`` need not be ``N`` small
+    products: a dense first layer of every copy is one product
+    ``x @ [W_1 | W_2 | ... | W_N]`` of shape ``(n, N * fan_out)``, which a
+    CPU or an accelerator runs near its peak. The wide form holds the copies'
+    parameters in that layout for as long as they train:
+
+    - ``stack(params) -> wide``: parameters with a leading axis of ``N``
+      copies (``jax.vmap(model.init)(keys)``) in the wide layout, a pytree of
+      the same structure as one copy's parameters;
+    - ``unstack(wide) -> params``: the inverse (``N`` is read off the shapes);
+    - ``logits(wide, x) -> (n, N)``: every copy's :attr:`Model.logits` on the
+      shared ``x``, copies on axis 1 (``(n, N, k)`` for ``k`` outputs).
+
+    The restart engine trains in this layout when the loss is a
+    :func:`gdjax.train.model_loss` of the model and the optimizer is
+    elementwise (``gdjax.train._wide``); the values are those of the copies
+    trained one by one, up to float rounding.
+    """
+
+    stack: Callable[[Params], Params]
+    unstack: Callable[[Params], Params]
+    logits: Callable[[Params, jax.Array], jax.Array]
+
+
 class Model(NamedTuple):
     """A model as a pair of pure functions, plus its pre-activation output.
 
@@ -24,6 +51,9 @@ class Model(NamedTuple):
       classifier), for numerically stable losses such as
       :func:`gdjax.losses.sigmoid_binary_cross_entropy`.
 
+    - ``wide``: optionally, the :class:`WideForm` that trains many copies
+      of the model side by side faster (None: copies are vmapped).
+
     A model whose output layer has one unit returns shape ``(n,)`` (one number
     per example, like its targets); otherwise ``(n, k)``.
     """
@@ -31,6 +61,7 @@ class Model(NamedTuple):
     init: Callable[[jax.Array], Params]
     apply: Callable[..., jax.Array]
     logits: Callable[..., jax.Array]
+    wide: WideForm | None = None
 
 
 def count_params(params: Params) -> int:

@@ -32,6 +32,7 @@ from gdjax.train._minimize import (
     make_minimizer,
     minimize,
 )
+from gdjax.train._model_loss import ModelLoss, model_loss
 from gdjax.train._trainer import Trainer, make_trainer
 from gdjax.train._transformations import is_transformation
 from gdjax.train._warnings import DivergenceWarning, StalledWarning, TrainingWarning, warn_diverged, warn_stalled
@@ -50,6 +51,7 @@ __all__ = [
     "LRRangeResult",
     "MinimizeResult",
     "Minimizer",
+    "ModelLoss",
     "StalledWarning",
     "TrainState",
     "Trainer",
@@ -65,6 +67,7 @@ __all__ = [
     "make_minimizer",
     "make_trainer",
     "minimize",
+    "model_loss",
     "read_checkpoint_metadata",
     "save_checkpoint",
     "warn_diverged",

@@ -89,6 +89,17 @@ def _state_parts(layout: FlatLayout, tree_state: Any, flat_state: Any) -> list[b
     return kinds
 
 
+def state_kinds(layout: FlatLayout, transformation: Any) -> list[bool]:
+    """For each leaf of a flat-layout state: True where it is a parameter-shaped vector (a moment), False else."""
+    params = jax.tree.unflatten(layout.treedef, [jax.ShapeDtypeStruct(shape, layout.dtype) for shape in layout.shapes])
+    tree_state = jax.eval_shape(transformation.init, params)
+    flat_state = jax.eval_shape(transformation.init, jax.ShapeDtypeStruct((layout.size,), layout.dtype))
+    kinds = _state_parts(layout, tree_state, flat_state)
+    if kinds is None:  # flat_layout checked this when it chose the layout
+        raise ValueError("the optimizer's state no longer converts between the tree and flat layouts.")
+    return kinds
+
+
 def state_to_flat(layout: FlatLayout, transformation: Any, state: Any) -> Any:
     """An optimizer state of the tree layout in the flat layout."""
     flat_def = jax.tree.structure(

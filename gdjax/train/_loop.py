@@ -60,7 +60,8 @@ from gdjax.train._history import EpochRecord, HistoryBuffer
 from gdjax.train._layout import FlatLayout, flat_layout, state_to_flat, state_to_tree
 from gdjax.train._objective import check_scalar_output
 from gdjax.train._transformations import takes_extra_args
-from gdjax.train._tree import select
+from gdjax.train._tree import select, step_guard
+from gdjax.train._wide import vectorised, wide_loss
 
 #: Most indices drawn up front for a call's epochs; beyond, each epoch draws its own order.
 PREDRAWN_INDICES = 2**24
@@ -389,52 +390,72 @@ def _epoch(
     learning_rate = _learning_rate(trainer, carry.opt_state, carry.step)
     extra_args = takes_extra_args(transformation)
 
-    def step(inner, xs, guarded=True):
-        # Only what the next step needs is carried; the epoch's bookkeeping is read off the outputs after.
-        params, opt_state, diverged = inner
-        index, mask, key = xs
-        batch = train_data if index is None else take(train_data, index)
+    def steps(trainer, train_data, hyperparams, transformation):
+        """The step function of ``trainer`` on ``train_data`` (passed in: the fast scan takes them as arguments)."""
 
-        def objective(p):
-            return trainer.objective(as_tree(p), batch, key, hyperparams, mask)
+        def step(inner, xs, guarded=True):
+            # Only what the next step needs is carried; the epoch's bookkeeping is read off the outputs after.
+            params, opt_state, diverged = inner
+            index, mask, key = xs
+            batch = train_data if index is None else take(train_data, index)
 
-        loss, grads = jax.value_and_grad(objective)(params)
-        if extra_args:
-            updates, new_opt_state = transformation.update(
-                grads, opt_state, params, value=loss, grad=grads, value_fn=objective
-            )
-        else:
-            updates, new_opt_state = transformation.update(grads, opt_state, params)
-        new_params = optim.apply_updates(params, updates)
-        # A non-finite gradient shows up in the updated parameters, so checking
-        # the loss and the new parameters catches every divergence.
-        guard = _guard(new_params, grads)
-        if not guarded:  # the epoch is run again with the selects if any step was not finite
-            return (new_params, new_opt_state, diverged), (loss, guard)
-        finite = jnp.isfinite(loss) & jnp.isfinite(guard)
-        accept = finite & ~diverged
-        params = select(accept, new_params, params)
-        opt_state = select(accept, new_opt_state, opt_state)
-        return (params, opt_state, diverged | ~finite), (loss, guard)
+            def objective(p):
+                return trainer.objective(as_tree(p), batch, key, hyperparams, mask)
+
+            loss, grads = jax.value_and_grad(objective)(params)
+            if extra_args:
+                updates, new_opt_state = transformation.update(
+                    grads, opt_state, params, value=loss, grad=grads, value_fn=objective
+                )
+            else:
+                updates, new_opt_state = transformation.update(grads, opt_state, params)
+            new_params = optim.apply_updates(params, updates)
+            # A non-finite gradient shows up in the updated parameters, so checking
+            # the loss and the new parameters catches every divergence.
+            guard = step_guard(new_params, grads)
+            if not guarded:  # the epoch is run again with the selects if any step was not finite
+                return (new_params, new_opt_state, diverged), (loss, guard)
+            finite = jnp.isfinite(loss) & jnp.isfinite(guard)
+            accept = finite & ~diverged
+            params = select(accept, new_params, params)
+            opt_state = select(accept, new_opt_state, opt_state)
+            return (params, opt_state, diverged | ~finite), (loss, guard)
+
+        return step
 
     inner = (carry.params, carry.opt_state, carry.diverged)
     xs = (orders.indices, orders.masks, orders.step_keys)
 
-    def guarded_epoch(inner):
-        return jax.lax.scan(step, inner, xs, length=shape.steps)
-
-    if vmap_axis is not None:
+    if vmap_axis is None:
+        scan = steps(trainer, train_data, hyperparams, transformation)
+        (params, opt_state, diverged), (losses, guards) = jax.lax.scan(scan, inner, xs, length=shape.steps)
+    else:
         # Selecting every step's new state against the old one makes each step
         # write it out and read it back before going on (under vmap about 1.7x
         # the time of the step); an epoch in which every step is finite gives
-        # the same result without them.
-        fast = jax.lax.scan(functools.partial(step, guarded=False), inner, xs, length=shape.steps)
-        fast_losses, fast_guards = fast[1]
-        failed = active & ~jnp.all(jnp.isfinite(fast_losses) & jnp.isfinite(fast_guards))
-        failed = jax.lax.psum(failed.astype(jnp.int32), vmap_axis) > 0  # one branch for the whole tile
-        (params, opt_state, diverged), (losses, guards) = jax.lax.cond(failed, guarded_epoch, lambda _: fast, inner)
-    else:
-        (params, opt_state, diverged), (losses, guards) = guarded_epoch(inner)
+        # the same result without them. The epoch takes everything traced (the
+        # trainer's numbers too) as arguments, so that it may carry a vmap
+        # rule: the wide layout of restarts of a gdjax model (gdjax.train._wide).
+        values, structure = trainer.split()
+
+        def guarded(values, inner, xs, data, hyper):
+            merged = type(trainer).merge(structure, values)
+            scan = steps(merged, data, hyper, merged.transformation(hyper))
+            return jax.lax.scan(scan, inner, xs, length=shape.steps)
+
+        def optimistic(values, inner, xs, data, hyper, active):
+            merged = type(trainer).merge(structure, values)
+            scan = steps(merged, data, hyper, merged.transformation(hyper))
+            fast = jax.lax.scan(functools.partial(scan, guarded=False), inner, xs, length=shape.steps)
+            fast_losses, fast_guards = fast[1]
+            failed = active & ~jnp.all(jnp.isfinite(fast_losses) & jnp.isfinite(fast_guards))
+            failed = jax.lax.psum(failed.astype(jnp.int32), vmap_axis) > 0  # one branch for the whole tile
+            return jax.lax.cond(failed, lambda i: guarded(values, i, xs, data, hyper), lambda _: fast, inner)
+
+        wide = wide_loss(trainer, layout, shape.padded)
+        if wide is not None:
+            optimistic = vectorised(optimistic, guarded, structure, layout, wide, shape.steps, vmap_axis)
+        (params, opt_state, diverged), (losses, guards) = optimistic(values, inner, xs, train_data, hyperparams, active)
     # Step i ran when no step before it (in this epoch or earlier) was non-finite.
     finite = jnp.isfinite(losses) & jnp.isfinite(guards)
     ran = ~carry.diverged & (jnp.cumsum(~finite) - ~finite == 0)
@@ -505,19 +526,3 @@ def _epoch(
         early_stopping=stopping,
         history=history,
     )
-
-
-def _guard(new_params: Any, grads: Any) -> jax.Array:
-    """One number that says both whether a step is finite and whether its gradient was zero.
-
-    ``sum(new_params * 0 + (grads != 0))``: NaN when a new parameter is not
-    finite (``inf * 0`` and ``nan * 0`` are NaN), else the count of non-zero
-    gradient elements, 0 when the gradient vanished. One fused reduction over
-    the parameters per step, instead of one per question and leaf.
-    """
-    total = jnp.zeros((), jnp.float32)
-    for p, g in zip(jax.tree.leaves(new_params), jax.tree.leaves(grads), strict=True):
-        if jnp.issubdtype(jnp.result_type(p), jnp.inexact):
-            term = jnp.real(p) * 0 + (g != 0).astype(jnp.real(p).dtype)
-            total = total + jnp.sum(term).astype(jnp.float32)
-    return total

@@ -1,0 +1,126 @@
+"""Restarts of a gdjax model trained side by side (the wide layout) equal the copies trained under plain vmap."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+import gdjax
+from gdjax import optim
+from gdjax.restarts import restarts, sweep
+from gdjax.train import make_trainer, model_loss
+from gdjax.train._layout import flat_layout
+from gdjax.train._wide import wide_loss
+
+MODEL = gdjax.models.mlp([5, 4, 1], hidden="relu", output="sigmoid")
+X = jax.random.normal(jax.random.key(0), (40, 5))
+Y = (X[:, 0] - X[:, 1] > 0).astype(jnp.float32)
+BCE = gdjax.losses.sigmoid_binary_cross_entropy
+WIDE = model_loss(MODEL, BCE)
+
+
+def by_hand(params, batch):
+    return BCE(MODEL.logits(params, batch[0]), batch[1])
+
+
+def _run(loss_fn, init=MODEL.init, **options):
+    settings = {"optimizer": optim.adam(0.05), "epochs": 6, "batch_size": 8, "key": 3, "num_restarts": 6}
+    return restarts(loss_fn, init, (X, Y), **(settings | options))
+
+
+def _close(a, b, atol=1e-5):
+    return all(
+        np.allclose(np.asarray(u), np.asarray(v), atol=atol, rtol=1e-5, equal_nan=True)
+        for u, v in zip(jax.tree.leaves(a), jax.tree.leaves(b), strict=True)
+    )
+
+
+def test_wide_restarts_equal_the_vmapped_ones_to_rounding():
+    wide, plain = _run(WIDE), _run(by_hand)
+    assert _close(wide.params, plain.params)
+    assert np.allclose(wide.final_loss, plain.final_loss, atol=1e-6)
+    assert _close(wide.history, plain.history)
+    assert np.array_equal(wide.diverged, plain.diverged) and not wide.diverged.any()
+    # ... and not by accident the same program: the products are summed in another order somewhere.
+    assert not all(
+        np.array_equal(u, v) for u, v in zip(jax.tree.leaves(wide.params), jax.tree.leaves(plain.params), strict=True)
+    )
+
+
+def test_a_tile_with_diverging_copies_reports_each_as_the_vmapped_run_does():
+    def init(key):  # every third copy starts with weights so large that its first loss overflows
+        params = MODEL.init(key)
+        scale = jnp.where(jax.random.uniform(jax.random.fold_in(key, 7)) < 0.4, 1e30, 1.0)
+        return jax.tree.map(lambda leaf: leaf * scale, params)
+
+    with pytest.warns(gdjax.train.DivergenceWarning):
+        wide, plain = _run(WIDE, init), _run(by_hand, init)
+    assert 0 < plain.diverged.sum() < 6
+    assert np.array_equal(wide.diverged, plain.diverged)
+    assert np.array_equal(wide.diverged_step, plain.diverged_step)
+    assert _close(wide.params, plain.params)
+
+
+def test_a_sweep_vmaps_as_before_bit_for_bit():
+    settings = {
+        "optimizer": lambda h: optim.adam(h["learning_rate"]),
+        "grid": {"learning_rate": [0.01, 0.1]},
+        "epochs": 4,
+        "batch_size": 8,
+        "key": 1,
+        "num_restarts": 3,
+    }
+    wide, plain = sweep(WIDE, MODEL.init, (X, Y), **settings), sweep(by_hand, MODEL.init, (X, Y), **settings)
+    for u, v in zip(jax.tree.leaves(wide.params), jax.tree.leaves(plain.params), strict=True):
+        assert np.array_equal(u, v)
+
+
+def test_the_first_layer_of_every_copy_is_one_product():
+    trainer = make_trainer(WIDE, optim.adam(0.05), epochs=2, batch_size=8)
+
+    def one(key):
+        return trainer.train(MODEL.init(key), jax.random.key(1), (X, Y), vmap_axis="copies").params
+
+    jaxpr = str(jax.make_jaxpr(jax.vmap(one, axis_name="copies"))(jax.random.split(jax.random.key(0), 6)))
+    assert "f32[8,5] " in jaxpr and "f32[5,24]" in jaxpr  # a batch of 8 rows times [W_1 | ... | W_6]
+
+
+def test_the_wide_layout_is_taken_only_where_it_is_exact():
+    params = MODEL.init(jax.random.key(0))
+    layout = flat_layout(params, optim.adam(0.1), optim.is_elementwise)
+    assert wide_loss(make_trainer(WIDE, optim.adam(0.1), epochs=1), layout, False) is WIDE
+    assert wide_loss(make_trainer(by_hand, optim.adam(0.1), epochs=1), layout, False) is None
+    assert wide_loss(make_trainer(WIDE, optim.adam(0.1), epochs=1), None, False) is None  # not elementwise
+    assert wide_loss(make_trainer(WIDE, optim.adam(0.1), epochs=1), layout, True) is None  # padded batches
+    penalised = make_trainer(WIDE, optim.adam(0.1), epochs=1, penalty=gdjax.losses.l2_penalty)
+    assert wide_loss(penalised, layout, False) is None
+    on_output = model_loss(MODEL, gdjax.losses.binary_cross_entropy, on="output")
+    assert wide_loss(make_trainer(on_output, optim.adam(0.1), epochs=1), layout, False) is None
+
+
+def test_model_loss_is_the_loss_of_the_model_and_refuses_what_it_cannot_take():
+    params = MODEL.init(jax.random.key(2))
+    assert WIDE(params, (X, Y)) == by_hand(params, (X, Y))
+    on_output = model_loss(MODEL, gdjax.losses.binary_cross_entropy, on="output")
+    assert on_output(params, (X, Y)) == gdjax.losses.binary_cross_entropy(MODEL.apply(params, X), Y)
+    with pytest.raises(ValueError, match="model must be a gdjax.models.Model"):
+        model_loss(by_hand, BCE)
+    with pytest.raises(ValueError, match="loss must be callable"):
+        model_loss(MODEL, "bce")
+    with pytest.raises(ValueError, match="on must be one of"):
+        model_loss(MODEL, BCE, on="probabilities")
+    with pytest.raises(ValueError, match=r"batches \(x, y\).*got dict"):
+        WIDE(params, {"x": X, "y": Y})
+
+
+@pytest.mark.parametrize("sizes", [[5, 4, 1], [5, 1], [5, 3], [4, 6, 5, 2], [4, 6, 5, 1]])
+def test_the_wide_form_holds_every_copy(sizes):
+    model = gdjax.models.mlp(sizes, hidden="tanh", output="sigmoid" if sizes[-1] == 1 else "softmax")
+    stacked = jax.vmap(model.init)(jax.random.split(jax.random.key(0), 7))
+    x = jax.random.normal(jax.random.key(1), (11, sizes[0]))
+    wide = model.wide.stack(stacked)
+    assert jax.tree.structure(wide) == jax.tree.structure(model.init(jax.random.key(0)))
+    for u, v in zip(jax.tree.leaves(model.wide.unstack(wide)), jax.tree.leaves(stacked), strict=True):
+        assert np.array_equal(u, v)
+    each = jax.vmap(lambda p: model.logits(p, x))(stacked)  # (copies, rows[, k])
+    assert np.allclose(model.wide.logits(wide, x), jnp.moveaxis(each, 0, 1), atol=1e-6)
