@@ -81,8 +81,9 @@ DESCENT_LR = 0.005
 GOALS = "(a)/(b) >= 1.5, (a)/(c) >= 9, >= 28% of peak, 4096 within 10% of 1024, minimize_restarts >= 0.7"
 
 
-def loss(params, batch):
-    return gdjax.losses.sigmoid_binary_cross_entropy(MODEL.logits(params, batch[0]), batch[1])
+#: ``sigmoid_binary_cross_entropy(MODEL.logits(params, x), y)``, the model in view of gdjax's engine (the
+#: wide layout of its restarts); (b) and (c) differentiate the very same function.
+loss = gdjax.model_loss(MODEL, gdjax.losses.sigmoid_binary_cross_entropy)
 
 
 def timed(fn, repeats):

@@ -28,6 +28,9 @@ The layout of the program, chosen for speed:
 - **Flat optimizer layout.** An elementwise optimizer runs on the parameters
   as one vector (:mod:`gdjax.train._layout`); states are converted at the
   edges of the call, so what goes in and comes out is in the tree's layout.
+- **Wide layout under restarts.** Vmapped over the copies of a gdjax model
+  trained with a :func:`gdjax.train.model_loss`, the steps run with every
+  copy's first layer in one product (:mod:`gdjax.train._wide`).
 
 Randomness: epoch ``e`` splits ``fold_in(key, e)`` into a shuffling key (the
 permutation of :func:`gdjax.data.epoch_batches`) and a key split once more
@@ -61,7 +64,7 @@ from gdjax.train._layout import FlatLayout, flat_layout, state_to_flat, state_to
 from gdjax.train._objective import check_scalar_output
 from gdjax.train._transformations import takes_extra_args
 from gdjax.train._tree import select, step_guard
-from gdjax.train._wide import vectorised, wide_loss
+from gdjax.train._wide import vectorised, whole_call, wide_loss
 
 #: Most indices drawn up front for a call's epochs; beyond, each epoch draws its own order.
 PREDRAWN_INDICES = 2**24
@@ -314,6 +317,7 @@ def run_epochs(
     count = trainer.epochs if count is None else count
     end = jnp.asarray(trainer.epochs if until is None else until, jnp.int32)
     end = jnp.minimum(end, trainer.epochs)
+    first_slot = first if isinstance(first, int) else None
     first = jnp.asarray(first, jnp.int32)
 
     layout = None
@@ -331,22 +335,48 @@ def run_epochs(
     epochs = first + jnp.arange(count, dtype=jnp.int32)  # past the configuration's epochs: skipped
     predraw = count * shape.steps * shape.batch_size <= PREDRAWN_INDICES
     orders = jax.vmap(lambda e: _draw_orders(trainer, shape, state.key, e))(epochs) if predraw else None
-    run_epoch = functools.partial(
-        _epoch, trainer, shape, transformation, layout, tree_params, train_data, val_data, hyperparams, vmap_axis
-    )
 
-    def slot(carry: TrainState, xs: Any) -> tuple[TrainState, None]:
-        epoch, drawn = xs
-        if drawn is None:
-            drawn = _draw_orders(trainer, shape, state.key, epoch)
-        active = (carry.epoch == epoch) & (epoch < end) & ~carry.diverged & ~carry.stopped
-        if skip == "branch":
-            carry = jax.lax.cond(active, lambda c: run_epoch(c, epoch, drawn, active), lambda c: c, carry)
-        else:
-            carry = select(active, run_epoch(carry, epoch, drawn, active), carry)
-        return carry, None
+    def run_slots(trainer, carry, orders, train_data, hyperparams):
+        transformation = trainer.transformation(hyperparams)
+        run_epoch = functools.partial(
+            _epoch, trainer, shape, transformation, layout, train_data, val_data, hyperparams, vmap_axis
+        )
 
-    carry = jax.lax.scan(slot, carry, (epochs, orders))[0]
+        def slot(carry: TrainState, xs: Any) -> tuple[TrainState, None]:
+            epoch, drawn = xs
+            if drawn is None:
+                drawn = _draw_orders(trainer, shape, state.key, epoch)
+            active = (carry.epoch == epoch) & (epoch < end) & ~carry.diverged & ~carry.stopped
+            if skip == "branch":
+                carry = jax.lax.cond(active, lambda c: run_epoch(c, epoch, drawn, active), lambda c: c, carry)
+            else:
+                carry = select(active, run_epoch(carry, epoch, drawn, active), carry)
+            return carry, None
+
+        return jax.lax.scan(slot, carry, (epochs, orders))[0]
+
+    whole = vmap_axis is not None and predraw and skip == "select" and _lean(trainer, val_data, state.opt_state)
+    whole = whole and until is None and count == trainer.epochs and first_slot == 0
+    wide = wide_loss(trainer, layout, shape.padded) if whole else None
+    if wide is None:
+        carry = run_slots(trainer, carry, orders, train_data, hyperparams)
+    else:
+        # The call's epochs evaluate nothing on the parameters: their steps may all run in the wide layout.
+        values, structure = trainer.split()
+        merge = type(trainer).merge
+
+        def plain(values, carry, orders, data, hyper):
+            return run_slots(merge(structure, values), carry, orders, data, hyper)
+
+        def records(values, carry, epoch, orders, rate, stepped, data, hyper):
+            merged = merge(structure, values)
+            return _epoch_records(merged, shape, layout, data, None, hyper, carry, epoch, orders, rate, stepped)
+
+        def rate_at(values, hyper, opt_state, step):
+            return _learning_rate(merge(structure, values), opt_state, step)
+
+        run = whole_call(plain, structure, layout, wide, shape.steps, count, vmap_axis, records, rate_at)
+        carry = run(values, carry, orders, train_data, hyperparams)
 
     if layout is None:
         return carry._replace(key=state.key)
@@ -356,6 +386,13 @@ def run_epochs(
         early_stopping=_stopping_out(layout, carry.early_stopping),
         key=state.key,
     )
+
+
+def _lean(trainer: Any, val_data: Any, opt_state: Any) -> bool:
+    """Whether the epochs evaluate nothing on the parameters (validation, metrics, early stopping, average, plateau)."""
+    if val_data is not None or trainer.metrics or trainer.early_stopping is not None or trainer.evaluate_averaged:
+        return False
+    return not optim.epoch_monitors(opt_state)
 
 
 def _stopping_in(layout: FlatLayout | None, stopping: EarlyStoppingState | None) -> EarlyStoppingState | None:
@@ -375,7 +412,6 @@ def _epoch(
     shape: EpochShape,
     transformation: Any,
     layout: FlatLayout | None,
-    tree_like: Any,
     train_data: Any,
     val_data: Any,
     hyperparams: Any,
@@ -386,8 +422,29 @@ def _epoch(
     active: jax.Array,
 ) -> TrainState:
     """One epoch: scan the steps, evaluate, record, early-stop; pure (see :func:`run_epochs` for ``vmap_axis``)."""
-    as_tree = (lambda p: p) if layout is None else layout.unravel
     learning_rate = _learning_rate(trainer, carry.opt_state, carry.step)
+    stepped = _epoch_steps(
+        trainer, shape, transformation, layout, train_data, hyperparams, vmap_axis, carry, orders, active
+    )
+    return _epoch_records(
+        trainer, shape, layout, train_data, val_data, hyperparams, carry, epoch, orders, learning_rate, stepped
+    )
+
+
+def _epoch_steps(
+    trainer: Any,
+    shape: EpochShape,
+    transformation: Any,
+    layout: FlatLayout | None,
+    train_data: Any,
+    hyperparams: Any,
+    vmap_axis: str | None,
+    carry: TrainState,
+    orders: _Orders,
+    active: jax.Array,
+) -> Any:
+    """The steps of an epoch: ``((params, opt_state, diverged), (losses, guards))``, one loss and guard a step."""
+    as_tree = (lambda p: p) if layout is None else layout.unravel
     extra_args = takes_extra_args(transformation)
 
     def steps(trainer, train_data, hyperparams, transformation):
@@ -428,7 +485,7 @@ def _epoch(
 
     if vmap_axis is None:
         scan = steps(trainer, train_data, hyperparams, transformation)
-        (params, opt_state, diverged), (losses, guards) = jax.lax.scan(scan, inner, xs, length=shape.steps)
+        return jax.lax.scan(scan, inner, xs, length=shape.steps)
     else:
         # Selecting every step's new state against the old one makes each step
         # write it out and read it back before going on (under vmap about 1.7x
@@ -455,7 +512,25 @@ def _epoch(
         wide = wide_loss(trainer, layout, shape.padded)
         if wide is not None:
             optimistic = vectorised(optimistic, guarded, structure, layout, wide, shape.steps, vmap_axis)
-        (params, opt_state, diverged), (losses, guards) = optimistic(values, inner, xs, train_data, hyperparams, active)
+        return optimistic(values, inner, xs, train_data, hyperparams, active)
+
+
+def _epoch_records(
+    trainer: Any,
+    shape: EpochShape,
+    layout: FlatLayout | None,
+    train_data: Any,
+    val_data: Any,
+    hyperparams: Any,
+    carry: TrainState,
+    epoch: jax.Array,
+    orders: _Orders,
+    learning_rate: jax.Array | None,
+    stepped: Any,
+) -> TrainState:
+    """The epoch's bookkeeping from its steps' results: counts, divergence, evaluation, records, early stopping."""
+    as_tree = (lambda p: p) if layout is None else layout.unravel
+    (params, opt_state, diverged), (losses, guards) = stepped
     # Step i ran when no step before it (in this epoch or earlier) was non-finite.
     finite = jnp.isfinite(losses) & jnp.isfinite(guards)
     ran = ~carry.diverged & (jnp.cumsum(~finite) - ~finite == 0)

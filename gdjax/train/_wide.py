@@ -5,37 +5,53 @@ parameters, every one taking the same mini-batch at every step. ``vmap``
 turns each dense layer into ``N`` small products ``x @ W_i``; gdjax's models
 know better (:class:`gdjax.models.WideForm`): the first layer of all copies
 is one product ``x @ [W_1 | ... | W_N]``, the copies' other parameters rows
-of plain 2-D arrays. An epoch's steps then run on the wide parameters and a
-loss that is the sum of the copies' losses,
+of plain 2-D arrays. The steps then run on the wide parameters and a loss
+that is the sum of the copies' losses,
 
     J(W) = sum_i loss_i(W_i),   dJ/dW_i = d loss_i / dW_i,
 
 (the copies are independent, so the gradient of the sum holds every copy's
 own gradient), and the optimizer updates the wide arrays directly. That is
 the same update as each copy's when the optimizer is elementwise and every
-copy's scalar state (step counts, a plateau's rate) is the same; it is, for
-the copies that run the epoch, unless they were started apart, and then the
-epoch runs vmapped as before.
+copy's scalar state (step counts, a schedule's position) is the same, as it
+is for copies that started together.
 
-The wide epoch is the fast, unguarded scan of :func:`gdjax.train._loop.run_epochs`
-under a ``vmap`` named ``vmap_axis``; its vmap rule
-(``jax.custom_batching.custom_vmap``) converts the state to the wide layout
-at the start of the epoch and back at its end, so everything else (guarded
-replay, evaluation, early stopping, records) is untouched. Taken when the
-loss is a :func:`gdjax.train.model_loss` on logits of a model with a wide
-form, the optimizer runs in the flat layout (is elementwise), there is no
-penalty, no key (dropout) and no padded batch;
-and under the ``vmap`` only the parameters, optimizer state and flags are
-batched (a sweep's per-training hyperparameters vmap as before). The
-products are summed in another order than the copies' own, so the results
-equal a vmapped training's to float rounding, not bit for bit; chunking,
-resuming and the device count do not change them (a tile is one program).
+Two vmap rules (``jax.custom_batching.custom_vmap``) put it in place:
+
+- :func:`whole_call`: a call whose epochs evaluate nothing on the parameters
+  (no validation, metrics, early stopping, averaging or plateau: the
+  restarts' default) converts to the wide layout once, runs every step of
+  every epoch, converts back and books the epochs from the steps' losses;
+- :func:`vectorised`: otherwise each epoch's unguarded steps run wide, from
+  and to the engine's layout at the epoch's edges, and the evaluation,
+  early stopping and records run per copy as before.
+
+Either keeps its result only when every step of every copy was finite and
+the copies' scalar state agreed; otherwise the engine's vmapped path runs
+instead (one branch for the whole tile), so divergence is reported per copy
+exactly as without the wide layout. Taken when the loss is a
+:func:`gdjax.train.model_loss` on logits of a model with a wide form, the
+optimizer runs in the flat layout (is elementwise), there is no penalty, no
+key (dropout) and no padded batch, and under the ``vmap`` only the trainings'
+own state is batched (a sweep's per-training hyperparameters, or
+per-restart data orders, vmap as before). The products are summed in
+another order than the copies' own, so the results equal a vmapped
+training's to float rounding, not bit for bit (Adam amplifies a last-bit
+difference over hundreds of steps); chunking, resuming and the device count
+do not change them, a tile being one program.
+
+Measured (``experiments/bench_restarts.py``, 2-core CPU): the heart network's
+1024 restarts run about 1.2x a hand-written ``jit(vmap(train))``, where they
+ran 0.7x before. The step is bound by memory traffic, not arithmetic: the
+Adam update reads and writes every parameter, moment and gradient in
+separate fusions (XLA's CPU backend fuses no sibling outputs), the same
+bytes in either layout; the wide product saves the small products' overhead.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -79,10 +95,12 @@ def vectorised(
     vmap is traced, later than the function that built it, so it must close
     over nothing traced.
     """
-    fn = jax.custom_batching.custom_vmap(optimistic)
+    fn = jax.custom_batching.custom_vmap(lambda *args: optimistic(*args[:-1]))
 
     @fn.def_vmap
-    def rule(axis_size, in_batched, values, inner, xs, train_data, hyperparams, active):
+    def rule(axis_size, in_batched, values, inner, xs, train_data, hyperparams, active, index):
+        del index
+        in_batched = in_batched[:6]
         shared_b = (in_batched[0], in_batched[2], in_batched[3], in_batched[4])
         if any(jax.tree.leaves(shared_b)) or not all(jax.tree.leaves(in_batched[1])):
             axes = tuple(jax.tree.map(lambda b: 0 if b else None, in_batched))
@@ -100,7 +118,7 @@ def vectorised(
         out = jax.lax.cond(keep, lambda _: wide, replay, (values, inner, xs, train_data, hyperparams))
         return out, jax.tree.map(lambda _: True, out)
 
-    return fn
+    return _always_batched(fn, axis)
 
 
 def _scalars_agree(opt_state: Any, kinds: list[bool], active: jax.Array) -> jax.Array:
@@ -112,6 +130,82 @@ def _scalars_agree(opt_state: Any, kinds: list[bool], active: jax.Array) -> jax.
             same = (leaf == leaf[first]).reshape(leaf.shape[0], -1).all(axis=1)
             agree = agree & jnp.all(same | ~active)
     return agree
+
+
+class _Converter(NamedTuple):
+    """Between the flat layout batched over copies, ``(N, P)`` a quantity, and the model's wide layout."""
+
+    layout: FlatLayout
+    form: Any  # the model's WideForm
+    kinds: list[bool]  # per optimizer-state leaf: parameter-shaped
+
+    def params_in(self, flat: jax.Array) -> Any:
+        wide = self.form.stack(jax.vmap(self.layout.unravel)(flat))
+        if jax.tree.structure(wide) != self.layout.treedef:
+            raise ValueError(
+                "a model's wide form must keep the structure of its parameters; "
+                f"got {jax.tree.structure(wide)} for {self.layout.treedef}."
+            )
+        return wide
+
+    def params_out(self, wide: Any) -> jax.Array:
+        return jax.vmap(self.layout.ravel)(self.form.unstack(wide))
+
+    def state_in(self, opt_state: Any, copy: jax.Array) -> Any:
+        """The state of the wide parameters: moments converted, the shared scalars read off copy ``copy``."""
+        leaves, treedef = jax.tree.flatten(opt_state)
+        kinds = self.kinds
+        return treedef.unflatten([self.params_in(x) if k else x[copy] for x, k in zip(leaves, kinds, strict=True)])
+
+    def state_out(self, state: Any, like: Any) -> Any:
+        """``state`` in the layout of ``like`` (a batched flat-layout state), the scalars given to every copy."""
+        leaves, treedef = jax.tree.flatten(like)
+        parts = treedef.flatten_up_to(state)
+        out = [
+            self.params_out(part) if kind else jnp.broadcast_to(part, leaf.shape).astype(leaf.dtype)
+            for part, kind, leaf in zip(parts, self.kinds, leaves, strict=True)
+        ]
+        return treedef.unflatten(out)
+
+    def moved(self, moved: Any) -> jax.Array:
+        """Per copy: whether any element of a wide boolean tree is set."""
+        return jnp.any(jax.vmap(self.layout.ravel)(self.form.unstack(moved)), axis=1)
+
+
+def _wide_steps(loss: ModelLoss, transformation: Any, train_data: Any, steps: int, wide: Any, state: Any, xs: Any):
+    """An epoch's steps on every copy at once: ``(wide, state, moved), losses`` (``[steps, N]``).
+
+    ``moved`` marks the elements whose gradient was non-zero at some step
+    (a copy whose every step had a zero gradient has stalled).
+    """
+
+    def step(carry, step_xs):
+        wide, state, moved = carry
+        index = step_xs[0]
+        batch = train_data if index is None else take(train_data, index)
+
+        def total(w):
+            per_copy = loss.per_copy(w, batch)
+            return jnp.sum(per_copy), per_copy
+
+        (_, losses), grads = jax.value_and_grad(total, has_aux=True)(wide)
+        updates, state = transformation.update(grads, state, wide)
+        wide = optim.apply_updates(wide, updates)
+        moved = jax.tree.map(lambda m, g: m | (g != 0), moved, grads)
+        return (wide, state, moved), losses
+
+    moved = jax.tree.map(lambda leaf: jnp.zeros(leaf.shape, bool), wide)
+    return jax.lax.scan(step, (wide, state, moved), xs, length=steps)
+
+
+def _guards(finite: jax.Array, moved: jax.Array, steps: int) -> jax.Array:
+    """``[N, steps]`` guards of the unguarded scan (see ``step_guard``), worked out once for the epoch.
+
+    Updates are added, so a parameter that went non-finite at a step is still
+    non-finite at the end of the epoch: its finiteness then says whether every step was.
+    """
+    guard = jnp.where(finite, moved.astype(jnp.float32), jnp.nan)
+    return jnp.broadcast_to(guard[:, None], (guard.shape[0], steps))
 
 
 def _wide_scan(
@@ -129,55 +223,101 @@ def _wide_scan(
 ) -> Any:
     """The epoch's steps on all copies at once, from and to the flat layout batched over copies."""
     params, opt_state, diverged = inner
-    form = loss.model.wide
+    convert = _Converter(layout, loss.model.wide, kinds)
     transformation = type(structure).merge(structure, values).transformation(hyperparams)
-
-    def to_wide(flat: jax.Array) -> Any:
-        wide = form.stack(jax.vmap(layout.unravel)(flat))
-        if jax.tree.structure(wide) != layout.treedef:
-            raise ValueError(
-                "a model's wide form must keep the structure of its parameters; "
-                f"got {jax.tree.structure(wide)} for {layout.treedef}."
-            )
-        return wide
-
-    def from_wide(wide: Any) -> jax.Array:
-        return jax.vmap(layout.ravel)(form.unstack(wide))
-
-    leaves, treedef = jax.tree.flatten(opt_state)
-    first = jnp.argmax(active)  # the shared scalars, read off a copy that runs the epoch
-    state = treedef.unflatten([to_wide(leaf) if kind else leaf[first] for leaf, kind in zip(leaves, kinds)])
-
-    def step(carry, step_xs):
-        wide, state, moved = carry
-        index = step_xs[0]
-        batch = train_data if index is None else take(train_data, index)
-
-        def total(w):
-            per_copy = loss.per_copy(w, batch)
-            return jnp.sum(per_copy), per_copy
-
-        (_, losses), grads = jax.value_and_grad(total, has_aux=True)(wide)
-        updates, state = transformation.update(grads, state, wide)
-        wide = optim.apply_updates(wide, updates)
-        moved = jax.tree.map(lambda m, g: m | (g != 0), moved, grads)
-        return (wide, state, moved), losses
-
-    start = to_wide(params)
-    moved = jax.tree.map(lambda leaf: jnp.zeros(leaf.shape, bool), start)
-    (wide, state, moved), losses = jax.lax.scan(step, (start, state, moved), xs, length=steps)
-    params = from_wide(wide)
-    parts = treedef.flatten_up_to(state)
-    out = [
-        from_wide(part) if kind else jnp.broadcast_to(part, leaf.shape).astype(leaf.dtype)
-        for part, kind, leaf in zip(parts, kinds, leaves, strict=True)
-    ]
-    # The per-step guard of the unguarded scan (finite, gradient zero), worked out once for the epoch:
-    # updates are added, so a parameter that went non-finite at a step is still non-finite at the end.
-    finite = jnp.all(jnp.isfinite(params), axis=1)
-    moved = jnp.any(jax.vmap(layout.ravel)(form.unstack(moved)), axis=1)
-    guard = jnp.where(finite, moved.astype(jnp.float32), jnp.nan)
-    return (params, treedef.unflatten(out), diverged), (
-        losses.T,
-        jnp.broadcast_to(guard[:, None], (guard.shape[0], steps)),
+    state = convert.state_in(opt_state, jnp.argmax(active))  # the scalars of a copy that runs the epoch
+    (wide, state, moved), losses = _wide_steps(
+        loss, transformation, train_data, steps, convert.params_in(params), state, xs
     )
+    params = convert.params_out(wide)
+    guards = _guards(jnp.all(jnp.isfinite(params), axis=1), convert.moved(moved), steps)
+    return (params, convert.state_out(state, opt_state), diverged), (losses.T, guards)
+
+
+def whole_call(
+    plain: Callable[..., Any],
+    structure: Any,
+    layout: FlatLayout,
+    loss: ModelLoss,
+    steps: int,
+    count: int,
+    axis: str,
+    records: Callable[..., Any],
+    learning_rate: Callable[..., Any],
+) -> Callable[..., Any]:
+    """``plain`` (a whole call's epochs) with a vmap rule that holds the wide layout from its first step to its last.
+
+    ``plain(values, carry, orders, train_data, hyperparams) -> carry`` runs
+    the ``count`` epoch slots of a call whose epochs evaluate nothing on the
+    parameters (no validation, metrics, early stopping, averaging or
+    plateau): the epochs' records then need only their steps' losses and
+    guards. The rule converts to the wide layout once, runs every epoch's
+    steps, converts back, and books the epochs per copy with
+    ``records(values, carry, epoch, orders, learning_rate, stepped, train_data, hyperparams)``
+    (the engine's own bookkeeping); ``learning_rate(values, hyperparams,
+    state, step)`` is the rate in force at an epoch's start. It keeps that
+    result when the copies started together (epoch 0, none diverged, the
+    same scalar state) and every step was finite; otherwise ``plain`` runs,
+    vmapped, one branch in all.
+    """
+    fn = jax.custom_batching.custom_vmap(lambda *args: plain(*args[:-1]))
+
+    @fn.def_vmap
+    def rule(axis_size, in_batched, values, carry, orders, train_data, hyperparams, index):
+        del index
+        in_batched = in_batched[:5]
+        operands = (values, carry, orders, train_data, hyperparams)
+        if any(jax.tree.leaves((in_batched[0], in_batched[2], in_batched[3], in_batched[4]))):
+            axes = tuple(jax.tree.map(lambda b: 0 if b else None, in_batched))
+            out = jax.vmap(plain, in_axes=axes, axis_name=axis)(*operands)
+            return out, jax.tree.map(lambda _: True, out)
+        carry = jax.tree.map(
+            lambda leaf, b: leaf if b else jnp.broadcast_to(leaf, (axis_size,) + jnp.shape(leaf)), carry, in_batched[1]
+        )
+        operands = (values, carry, orders, train_data, hyperparams)
+        trainer = type(structure).merge(structure, values)
+        transformation = trainer.transformation(hyperparams)
+        convert = _Converter(layout, loss.model.wide, state_kinds(layout, transformation))
+        everyone = jnp.ones((axis_size,), bool)
+        fresh = jnp.all(carry.epoch == 0) & ~jnp.any(carry.diverged) & ~jnp.any(carry.stopped)
+        fresh = fresh & _scalars_agree(carry.opt_state, convert.kinds, everyone)
+        epoch_xs = (orders.indices, orders.masks, orders.step_keys)
+
+        def epoch(wide_carry, xs):
+            wide, state, step = wide_carry
+            rate = learning_rate(values, hyperparams, state, step)
+            (wide, state, moved), losses = _wide_steps(loss, transformation, train_data, steps, wide, state, xs)
+            return (wide, state, step + steps), (losses.T, convert.moved(moved), rate)
+
+        start = (convert.params_in(carry.params), convert.state_in(carry.opt_state, 0), carry.step[0])
+        (wide, state, _), (losses, moved, rates) = jax.lax.scan(epoch, start, epoch_xs, length=count)
+        params = convert.params_out(wide)
+        finite = jnp.all(jnp.isfinite(params), axis=1)
+        keep = fresh & jnp.all(finite) & jnp.all(jnp.isfinite(losses))
+
+        def book(one, losses, moved):  # one copy's epochs, from its steps' losses and guards
+            def slot(one, xs):
+                e, orders_e, losses_e, moved_e, rate = xs
+                guards_e = jnp.broadcast_to(moved_e.astype(jnp.float32), (steps,))  # every step finite, as kept
+                stepped = ((one.params, one.opt_state, one.diverged), (losses_e, guards_e))
+                return records(values, one, e, orders_e, rate, stepped, train_data, hyperparams), None
+
+            epochs = jnp.arange(count, dtype=jnp.int32)
+            return jax.lax.scan(slot, one, (epochs, orders, losses, moved, rates))[0]
+
+        booked = jax.vmap(book, in_axes=(0, 1, 1))(carry, losses, moved)
+        booked = booked._replace(params=params, opt_state=convert.state_out(state, carry.opt_state))
+        replay = lambda ops: jax.vmap(plain, in_axes=(None, 0, None, None, None), axis_name=axis)(*ops)
+        out = jax.lax.cond(keep, lambda _: booked, replay, operands)
+        return out, jax.tree.map(lambda _: True, out)
+
+    return _always_batched(fn, axis)
+
+
+def _always_batched(fn: Any, axis: str) -> Callable[..., Any]:
+    """``fn(*args)`` given the index on the vmap axis as well: its rule runs even when no argument is batched.
+
+    (Unbatched, ``fn`` itself would run outside the vmap, where a ``psum``
+    over the axis has no axis to sum over.)
+    """
+    return lambda *args: fn(*args, jax.lax.axis_index(axis))

@@ -47,6 +47,39 @@ def test_wide_restarts_equal_the_vmapped_ones_to_rounding():
     )
 
 
+def test_epochs_that_evaluate_train_wide_epoch_by_epoch_with_the_same_result():
+    # Validation, metrics and early stopping look at every epoch's parameters: the steps go wide one epoch at a time.
+    options = {
+        "validation_data": (X[:16], Y[:16]),
+        "metrics": {"accuracy": lambda p, d: gdjax.metrics.accuracy(MODEL.apply(p, d[0]), d[1])},
+        "early_stopping": gdjax.EarlyStopping(monitor="val_loss", patience=2),
+        "epochs": 12,
+    }
+    wide, plain = _run(WIDE, **options), _run(by_hand, **options)
+    assert _close(wide.params, plain.params)
+    assert _close(wide.history, plain.history)
+    assert np.array_equal(wide.epochs, plain.epochs) and np.array_equal(wide.stopped_early, plain.stopped_early)
+
+
+def test_a_schedule_recorded_every_epoch_is_the_same():
+    schedule = optim.exponential_decay(0.05, transition_steps=5, decay_rate=0.5)
+    wide, plain = _run(WIDE, optimizer=optim.adam(schedule)), _run(by_hand, optimizer=optim.adam(schedule))
+    assert np.array_equal(wide.history.learning_rate, plain.history.learning_rate)
+    assert _close(wide.params, plain.params)
+
+
+def test_a_flat_loss_is_reported_stalled_as_the_vmapped_run_reports_it():
+    # Dead hidden units and an output saturated at the labels: every gradient is exactly zero.
+    def flat(key):
+        (first, second) = MODEL.init(key)
+        return [{"w": 0 * first["w"], "b": first["b"] - 100}, {"w": 0 * second["w"], "b": second["b"] + 100}]
+
+    ones = (X, jnp.ones(40))
+    for loss_fn in (WIDE, by_hand):
+        with pytest.warns(gdjax.train.StalledWarning, match="stalled in epoch 0"):
+            restarts(loss_fn, flat, ones, optimizer=optim.adam(0.1), epochs=2, batch_size=8, key=0, num_restarts=3)
+
+
 def test_a_tile_with_diverging_copies_reports_each_as_the_vmapped_run_does():
     def init(key):  # every third copy starts with weights so large that its first loss overflows
         params = MODEL.init(key)
