@@ -4,7 +4,10 @@ The heart network (29-16-1, Adam 1e-3, batch 32, 10 epochs = 70 steps) trained
 from N = 1024 initialisations with one shared batch order, in one process,
 every variant compiled first and then timed in interleaved rounds (median):
 
-- ``restarts``: ``gdjax.restarts.restarts`` as shipped;
+- ``restarts``: ``gdjax.restarts.restarts`` as shipped, with the loss written
+  by hand and as a ``gdjax.model_loss`` (the wide layout,
+  ``gdjax.train._wide``); ``engine, model_loss``: the latter's engine vmapped
+  by hand, without the restarts' tiling and final evaluation;
 - ``engine``: the engine's pure training (``Trainer.train``) vmapped by hand,
   in the flat layout (the default) and in the tree layout, with the per-step
   selects of every step (an unnamed vmap), and with the axis named as
@@ -18,7 +21,8 @@ every variant compiled first and then timed in interleaved rounds (median):
   pre-gathered batches (bench_restarts' (b));
 - ``wide``: the same training written by hand with all restarts' first-layer
   weights as one ``[29, N*16]`` matrix for the whole training (one wide
-  product per step), checked against ``optax vmap``.
+  product per step), checked against ``optax vmap``; with Optax's and with
+  gdjax's Adam.
 
 Usage::
 
@@ -45,7 +49,10 @@ def loss(params, batch):
     return gdjax.losses.sigmoid_binary_cross_entropy(MODEL.logits(params, batch[0]), batch[1])
 
 
-def engine(train, keys, patches=None, layout="auto", named=False):
+MODEL_LOSS = gdjax.model_loss(MODEL, gdjax.losses.sigmoid_binary_cross_entropy)  # the same, the model in view
+
+
+def engine(train, keys, patches=None, layout="auto", named=False, loss_fn=loss):
     """The engine's training vmapped over init keys, traced with ``patches`` applied to ``_loop``.
 
     ``named``: the vmap axis is named and the engine told (as ``restarts``
@@ -56,7 +63,7 @@ def engine(train, keys, patches=None, layout="auto", named=False):
     for name, value in patches.items():
         setattr(_loop, name, value)
     try:
-        trainer = gdjax.make_trainer(loss, gdjax.optim.adam(LR), epochs=EPOCHS, batch_size=BATCH, layout=layout)
+        trainer = gdjax.make_trainer(loss_fn, gdjax.optim.adam(LR), epochs=EPOCHS, batch_size=BATCH, layout=layout)
         axis = "trainings" if named else None
 
         def one(k):
@@ -93,6 +100,15 @@ def hand_written(train, keys):
         return jax.lax.scan(step, (params, adam.init(params)), (xs, ys))[0][0]
 
     vmapped = jax.jit(jax.vmap(lambda k: scan(loss, MODEL.init(k))))
+    ours = gdjax.optim.adam(LR)
+
+    def scan_ours(fn_loss, params):  # the same with gdjax's Adam
+        def step(carry, batch):
+            p, s = carry
+            updates, s = ours.update(jax.grad(fn_loss)(p, batch), s, p)
+            return (gdjax.optim.apply_updates(p, updates), s), None
+
+        return jax.lax.scan(step, (params, ours.init(params)), (xs, ys))[0][0]
 
     def wide_loss(w, batch):
         xb, yb = batch
@@ -111,8 +127,9 @@ def hand_written(train, keys):
 
     start = to_wide(jax.vmap(MODEL.init)(keys))
     wide = jax.jit(lambda w: scan(wide_loss, w))
+    wide_ours = jax.jit(lambda w: scan_ours(wide_loss, w))
     gap = float(jnp.max(jnp.abs(to_wide(vmapped(keys))["w1"] - wide(start)["w1"])))
-    return (lambda: vmapped(keys)), (lambda: wide(start)), gap
+    return (lambda: vmapped(keys)), (lambda: wide(start)), (lambda: wide_ours(start)), gap
 
 
 def main() -> None:
@@ -121,13 +138,16 @@ def main() -> None:
     keys = jax.random.split(jax.random.key(0), N)
     opt = gdjax.optim.adam(LR)
     one = jnp.ones((), jnp.float32)
-    vmapped, wide, gap = hand_written(train, keys)
+    vmapped, wide, wide_ours, gap = hand_written(train, keys)
+
+    def run_restarts(loss_fn):
+        options = {"optimizer": opt, "epochs": EPOCHS, "batch_size": BATCH, "key": 0, "num_restarts": N}
+        return lambda: gdjax.restarts.restarts(loss_fn, MODEL.init, train, **options).params
+
     variants = {
-        "restarts": lambda: (
-            gdjax.restarts.restarts(
-                loss, MODEL.init, train, optimizer=opt, epochs=EPOCHS, batch_size=BATCH, key=0, num_restarts=N
-            ).params
-        ),
+        "restarts": run_restarts(loss),
+        "restarts, model_loss": run_restarts(MODEL_LOSS),
+        "engine, model_loss": engine(train, keys, named=True, loss_fn=MODEL_LOSS),
         "engine (flat), named axis": engine(train, keys, named=True),
         "engine (flat)": engine(train, keys),
         "engine (tree)": engine(train, keys, layout="tree"),
@@ -138,6 +158,7 @@ def main() -> None:
         ),
         "optax vmap": vmapped,
         "wide layout": wide,
+        "wide layout, gdjax Adam": wide_ours,
     }
     for fn in variants.values():
         jax.block_until_ready(fn())
@@ -155,8 +176,9 @@ def main() -> None:
         print(f"{name:30s} {work / m:10.3e} restart-steps/s   {base / m:5.2f}x optax vmap")
     r = {name: base / statistics.median(t) for name, t in times.items()}
     print(
-        f"restarts {r['restarts']:.2f}x, engine without guard and selects {r['engine (tree), neither']:.2f}x, "
-        f"wide layout {r['wide layout']:.2f}x of jit(vmap(train))"
+        f"restarts {r['restarts']:.2f}x, with model_loss {r['restarts, model_loss']:.2f}x, engine without guard "
+        f"and selects {r['engine (tree), neither']:.2f}x, wide layout by hand {r['wide layout']:.2f}x "
+        f"(gdjax Adam {r['wide layout, gdjax Adam']:.2f}x) of jit(vmap(train))"
     )
 
 

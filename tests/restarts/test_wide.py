@@ -157,3 +157,19 @@ def test_the_wide_form_holds_every_copy(sizes):
         assert np.array_equal(u, v)
     each = jax.vmap(lambda p: model.logits(p, x))(stacked)  # (copies, rows[, k])
     assert np.allclose(model.wide.logits(wide, x), jnp.moveaxis(each, 0, 1), atol=1e-6)
+
+
+def test_float64_copies_train_wide_in_float64():
+    with jax.enable_x64(True):
+        model = gdjax.models.mlp([5, 4, 1], dtype=jnp.float64)
+        x = jnp.asarray(np.asarray(X), jnp.float64)
+        y = (x[:, 0] - x[:, 1] > 0).astype(jnp.float64)
+
+        def by_hand64(params, batch):
+            return BCE(model.logits(params, batch[0]), batch[1])
+
+        options = {"optimizer": optim.adam(0.05), "epochs": 4, "batch_size": 8, "key": 0, "num_restarts": 4}
+        wide = restarts(model_loss(model, BCE), model.init, (x, y), **options)
+        plain = restarts(by_hand64, model.init, (x, y), **options)
+        assert all(leaf.dtype == np.float64 for leaf in jax.tree.leaves(wide.params))
+        assert _close(wide.params, plain.params, atol=1e-12)
