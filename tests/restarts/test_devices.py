@@ -41,6 +41,9 @@ def test_eight_devices_match_one_device(single, tmp_path):
     np.testing.assert_array_equal(eight["final_loss"], single["final_loss"])
     np.testing.assert_array_equal(eight["w"], single["w"])
     np.testing.assert_array_equal(eight["x"], single["x"])
+    # restarts in the wide layout: a tile is one program too
+    np.testing.assert_array_equal(eight["wide_w"], eight["wide_chunked_w"])
+    np.testing.assert_array_equal(eight["wide_w"], single["wide_w"])
 
 
 def test_two_processes_on_loopback_run_one_sharded_sweep(single, tmp_path):
@@ -57,3 +60,4 @@ def test_two_processes_on_loopback_run_one_sharded_sweep(single, tmp_path):
         np.testing.assert_array_equal(result["final_loss"], result["chunked_final_loss"])
         np.testing.assert_array_equal(result["final_loss"], single["final_loss"])
         np.testing.assert_array_equal(result["x"], single["x"])
+        np.testing.assert_array_equal(result["wide_w"], single["wide_w"])
