@@ -51,12 +51,11 @@ chunked = sweep(
     tile_size=2,
     chunk_size=2 * jax.device_count(),
 )
-# The same network's restarts side by side (the wide layout), whole and in chunks.
+# The same network's restarts side by side (the wide layout).
 wide_options = {"optimizer": optim.adam(0.05), "key": 3, "num_restarts": 8, "epochs": 3, "batch_size": 8}
 wide_options["tile_size"] = 2
 model_loss = gdjax.model_loss(NET, gdjax.losses.sigmoid_binary_cross_entropy)
 wide = restarts(model_loss, NET.init, (X, Y), **wide_options)
-wide_chunked = restarts(model_loss, NET.init, (X, Y), chunk_size=2 * jax.device_count(), **wide_options)
 himmelblau = lambda x: (x[0] ** 2 + x[1] - 11) ** 2 + (x[0] + x[1] ** 2 - 7) ** 2
 starts = jax.random.uniform(jax.random.key(2), (24, 2), minval=-5, maxval=5)
 minima = minimize_restarts(himmelblau, starts, optim.sgd(0.01), max_steps=300, tile_size=3)
@@ -70,5 +69,4 @@ np.savez(
     chunked_w=chunked.params[0]["w"],
     x=minima.x,
     wide_w=wide.params[0]["w"],
-    wide_chunked_w=wide_chunked.params[0]["w"],
 )
