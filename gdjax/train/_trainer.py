@@ -261,8 +261,10 @@ def make_trainer(
         signature (three or more positional parameters).
       layout: ``"auto"`` runs an elementwise optimizer on the parameters
         flattened into one vector (:mod:`gdjax.train._layout`; the same
-        updates, fewer and larger fused operations), ``"tree"`` always on the
-        tree.
+        updates, fewer and larger fused operations) and, vmapped over the
+        copies of a model trained with a :func:`model_loss`, in the model's
+        wide layout (:mod:`gdjax.train._wide`); ``"tree"`` always on the
+        tree, copy by copy.
       evaluate_averaged: evaluate every epoch (metrics, validation loss,
         early stopping) at the optimizer's average of the parameters
         (:func:`gdjax.optim.average_params`: Polyak, SWA or an EMA) instead
