@@ -151,10 +151,10 @@ def main() -> None:
         "engine (flat), named axis": engine(train, keys, named=True),
         "engine (flat)": engine(train, keys),
         "engine (tree)": engine(train, keys, layout="tree"),
-        "engine (tree), no guard": engine(train, keys, {"step_guard": lambda p, g: one}, layout="tree"),
+        "engine (tree), no guard": engine(train, keys, {"_guard": lambda p, g: one}, layout="tree"),
         "engine (tree), no selects": engine(train, keys, {"select": lambda c, a, b: a}, layout="tree"),
         "engine (tree), neither": engine(
-            train, keys, {"step_guard": lambda p, g: one, "select": lambda c, a, b: a}, layout="tree"
+            train, keys, {"_guard": lambda p, g: one, "select": lambda c, a, b: a}, layout="tree"
         ),
         "optax vmap": vmapped,
         "wide layout": wide,

@@ -64,11 +64,7 @@ def flat_layout(params: Any, transformation: Any, is_elementwise: Callable[[Any]
         return None
     shapes = tuple(tuple(jnp.shape(leaf)) for leaf in leaves)
     layout = FlatLayout(treedef, shapes, next(iter(dtypes)), sum(int(np.prod(s, dtype=int)) for s in shapes))
-    tree_state = jax.eval_shape(transformation.init, params)
-    flat_state = jax.eval_shape(transformation.init, jax.ShapeDtypeStruct((layout.size,), layout.dtype))
-    if _state_parts(layout, tree_state, flat_state) is None:
-        return None
-    return layout
+    return None if _kinds(layout, transformation) is None else layout
 
 
 def _state_parts(layout: FlatLayout, tree_state: Any, flat_state: Any) -> list[bool] | None:
@@ -91,13 +87,18 @@ def _state_parts(layout: FlatLayout, tree_state: Any, flat_state: Any) -> list[b
 
 def state_kinds(layout: FlatLayout, transformation: Any) -> list[bool]:
     """For each leaf of a flat-layout state: True where it is a parameter-shaped vector (a moment), False else."""
-    params = jax.tree.unflatten(layout.treedef, [jax.ShapeDtypeStruct(shape, layout.dtype) for shape in layout.shapes])
-    tree_state = jax.eval_shape(transformation.init, params)
-    flat_state = jax.eval_shape(transformation.init, jax.ShapeDtypeStruct((layout.size,), layout.dtype))
-    kinds = _state_parts(layout, tree_state, flat_state)
+    kinds = _kinds(layout, transformation)
     if kinds is None:  # flat_layout checked this when it chose the layout
         raise ValueError("the optimizer's state no longer converts between the tree and flat layouts.")
     return kinds
+
+
+def _kinds(layout: FlatLayout, transformation: Any) -> list[bool] | None:
+    """:func:`_state_parts` of the transformation's states for the layout's tree and vector (None: no match)."""
+    params = jax.tree.unflatten(layout.treedef, [jax.ShapeDtypeStruct(shape, layout.dtype) for shape in layout.shapes])
+    tree_state = jax.eval_shape(transformation.init, params)
+    flat_state = jax.eval_shape(transformation.init, jax.ShapeDtypeStruct((layout.size,), layout.dtype))
+    return _state_parts(layout, tree_state, flat_state)
 
 
 def state_to_flat(layout: FlatLayout, transformation: Any, state: Any) -> Any:

@@ -63,7 +63,7 @@ from gdjax.train._history import EpochRecord, HistoryBuffer
 from gdjax.train._layout import FlatLayout, flat_layout, state_to_flat, state_to_tree
 from gdjax.train._objective import check_scalar_output
 from gdjax.train._transformations import takes_extra_args
-from gdjax.train._tree import select, step_guard
+from gdjax.train._tree import select
 from gdjax.train._wide import vectorised, whole_call, wide_loss
 
 #: Most indices drawn up front for a call's epochs; beyond, each epoch draws its own order.
@@ -469,7 +469,7 @@ def _epoch_steps(
             new_params = optim.apply_updates(params, updates)
             # A non-finite gradient shows up in the updated parameters, so checking
             # the loss and the new parameters catches every divergence.
-            guard = step_guard(new_params, grads)
+            guard = _guard(new_params, grads)
             if not guarded:  # the epoch is run again with the selects if any step was not finite
                 return (new_params, new_opt_state, diverged), (loss, guard)
             finite = jnp.isfinite(loss) & jnp.isfinite(guard)
@@ -486,33 +486,33 @@ def _epoch_steps(
     if vmap_axis is None:
         scan = steps(trainer, train_data, hyperparams, transformation)
         return jax.lax.scan(scan, inner, xs, length=shape.steps)
-    else:
-        # Selecting every step's new state against the old one makes each step
-        # write it out and read it back before going on (under vmap about 1.7x
-        # the time of the step); an epoch in which every step is finite gives
-        # the same result without them. The epoch takes everything traced (the
-        # trainer's numbers too) as arguments, so that it may carry a vmap
-        # rule: the wide layout of restarts of a gdjax model (gdjax.train._wide).
-        values, structure = trainer.split()
 
-        def guarded(values, inner, xs, data, hyper):
-            merged = type(trainer).merge(structure, values)
-            scan = steps(merged, data, hyper, merged.transformation(hyper))
-            return jax.lax.scan(scan, inner, xs, length=shape.steps)
+    # Selecting every step's new state against the old one makes each step
+    # write it out and read it back before going on (under vmap about 1.7x
+    # the time of the step); an epoch in which every step is finite gives
+    # the same result without them. The epoch takes everything traced (the
+    # trainer's numbers too) as arguments, so that it may carry a vmap
+    # rule: the wide layout of restarts of a gdjax model (gdjax.train._wide).
+    values, structure = trainer.split()
 
-        def optimistic(values, inner, xs, data, hyper, active):
-            merged = type(trainer).merge(structure, values)
-            scan = steps(merged, data, hyper, merged.transformation(hyper))
-            fast = jax.lax.scan(functools.partial(scan, guarded=False), inner, xs, length=shape.steps)
-            fast_losses, fast_guards = fast[1]
-            failed = active & ~jnp.all(jnp.isfinite(fast_losses) & jnp.isfinite(fast_guards))
-            failed = jax.lax.psum(failed.astype(jnp.int32), vmap_axis) > 0  # one branch for the whole tile
-            return jax.lax.cond(failed, lambda i: guarded(values, i, xs, data, hyper), lambda _: fast, inner)
+    def guarded(values, inner, xs, data, hyper):
+        merged = type(trainer).merge(structure, values)
+        scan = steps(merged, data, hyper, merged.transformation(hyper))
+        return jax.lax.scan(scan, inner, xs, length=shape.steps)
 
-        wide = wide_loss(trainer, layout, shape.padded)
-        if wide is not None:
-            optimistic = vectorised(optimistic, guarded, structure, layout, wide, shape.steps, vmap_axis)
-        return optimistic(values, inner, xs, train_data, hyperparams, active)
+    def optimistic(values, inner, xs, data, hyper, active):
+        merged = type(trainer).merge(structure, values)
+        scan = steps(merged, data, hyper, merged.transformation(hyper))
+        fast = jax.lax.scan(functools.partial(scan, guarded=False), inner, xs, length=shape.steps)
+        fast_losses, fast_guards = fast[1]
+        failed = active & ~jnp.all(jnp.isfinite(fast_losses) & jnp.isfinite(fast_guards))
+        failed = jax.lax.psum(failed.astype(jnp.int32), vmap_axis) > 0  # one branch for the whole tile
+        return jax.lax.cond(failed, lambda i: guarded(values, i, xs, data, hyper), lambda _: fast, inner)
+
+    wide = wide_loss(trainer, layout, shape.padded)
+    if wide is not None:
+        optimistic = vectorised(optimistic, guarded, structure, layout, wide, shape.steps, vmap_axis)
+    return optimistic(values, inner, xs, train_data, hyperparams, active)
 
 
 def _epoch_records(
@@ -601,3 +601,19 @@ def _epoch_records(
         early_stopping=stopping,
         history=history,
     )
+
+
+def _guard(new_params: Any, grads: Any) -> jax.Array:
+    """One number that says both whether a step is finite and whether its gradient was zero.
+
+    ``sum(new_params * 0 + (grads != 0))``: NaN when a new parameter is not
+    finite (``inf * 0`` and ``nan * 0`` are NaN), else the count of non-zero
+    gradient elements, 0 when the gradient vanished. One fused reduction over
+    the parameters per step, instead of one per question and leaf.
+    """
+    total = jnp.zeros((), jnp.float32)
+    for p, g in zip(jax.tree.leaves(new_params), jax.tree.leaves(grads), strict=True):
+        if jnp.issubdtype(jnp.result_type(p), jnp.inexact):
+            term = jnp.real(p) * 0 + (g != 0).astype(jnp.real(p).dtype)
+            total = total + jnp.sum(term).astype(jnp.float32)
+    return total

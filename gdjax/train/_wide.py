@@ -100,12 +100,9 @@ def vectorised(
     @fn.def_vmap
     def rule(axis_size, in_batched, values, inner, xs, train_data, hyperparams, active, index):
         del index
-        in_batched = in_batched[:6]
-        shared_b = (in_batched[0], in_batched[2], in_batched[3], in_batched[4])
-        if any(jax.tree.leaves(shared_b)) or not all(jax.tree.leaves(in_batched[1])):
-            axes = tuple(jax.tree.map(lambda b: 0 if b else None, in_batched))
-            out = jax.vmap(optimistic, in_axes=axes, axis_name=axis)(values, inner, xs, train_data, hyperparams, active)
-            return out, jax.tree.map(lambda _: True, out)
+        args, in_batched = (values, inner, xs, train_data, hyperparams, active), in_batched[:6]
+        if _shares_batched(in_batched) or not all(jax.tree.leaves(in_batched[1])):
+            return _as_vmap(optimistic, args, in_batched, axis)
         active = jnp.broadcast_to(active, (axis_size,))
         trainer = type(structure).merge(structure, values)
         kinds = state_kinds(layout, trainer.transformation(hyperparams))
@@ -119,6 +116,18 @@ def vectorised(
         return out, jax.tree.map(lambda _: True, out)
 
     return _always_batched(fn, axis)
+
+
+def _shares_batched(in_batched: list[Any]) -> bool:
+    """Whether an argument all copies should share (numbers, orders, data, hyperparameters) is batched."""
+    return any(jax.tree.leaves([in_batched[i] for i in (0, 2, 3, 4)]))
+
+
+def _as_vmap(fn: Epoch, args: tuple[Any, ...], in_batched: list[Any], axis: str) -> tuple[Any, Any]:
+    """The rule's answer when the wide layout does not apply: ``fn`` vmapped as ``jax.vmap`` would."""
+    axes = tuple(jax.tree.map(lambda b: 0 if b else None, in_batched))
+    out = jax.vmap(fn, in_axes=axes, axis_name=axis)(*args)
+    return out, jax.tree.map(lambda _: True, out)
 
 
 def _scalars_agree(opt_state: Any, kinds: list[bool], active: jax.Array) -> jax.Array:
@@ -199,7 +208,7 @@ def _wide_steps(loss: ModelLoss, transformation: Any, train_data: Any, steps: in
 
 
 def _guards(finite: jax.Array, moved: jax.Array, steps: int) -> jax.Array:
-    """``[N, steps]`` guards of the unguarded scan (see ``step_guard``), worked out once for the epoch.
+    """``[N, steps]`` guards of the unguarded scan (see ``_loop._guard``), worked out once for the epoch.
 
     Updates are added, so a parameter that went non-finite at a step is still
     non-finite at the end of the epoch: its finiteness then says whether every step was.
@@ -265,12 +274,9 @@ def whole_call(
     @fn.def_vmap
     def rule(axis_size, in_batched, values, carry, orders, train_data, hyperparams, index):
         del index
-        in_batched = in_batched[:5]
-        operands = (values, carry, orders, train_data, hyperparams)
-        if any(jax.tree.leaves((in_batched[0], in_batched[2], in_batched[3], in_batched[4]))):
-            axes = tuple(jax.tree.map(lambda b: 0 if b else None, in_batched))
-            out = jax.vmap(plain, in_axes=axes, axis_name=axis)(*operands)
-            return out, jax.tree.map(lambda _: True, out)
+        args, in_batched = (values, carry, orders, train_data, hyperparams), in_batched[:5]
+        if _shares_batched(in_batched):
+            return _as_vmap(plain, args, in_batched, axis)
         carry = jax.tree.map(
             lambda leaf, b: leaf if b else jnp.broadcast_to(leaf, (axis_size,) + jnp.shape(leaf)), carry, in_batched[1]
         )
