@@ -37,9 +37,10 @@ def mlp(
     is given a ``key``; without one the network is deterministic (evaluation).
 
     The model's :class:`~gdjax.models.WideForm` lays ``N`` copies out for
-    restarts on shared batches: the first layers' weights side by side as one
-    ``(sizes[0], N * sizes[1])`` matrix (one product a step for all copies),
-    a one-unit output layer as ``(N, sizes[-2])`` rows, other layers batched.
+    restarts on shared batches: the first layer's weights and biases of
+    every copy stacked in one ``(N * sizes[1], sizes[0] + 1)`` matrix (one
+    product a step for all copies), a one-unit output layer as
+    ``(N, sizes[-2])`` rows, other layers batched.
     """
     sizes = tuple(sizes)
     if len(sizes) < 2:
@@ -83,15 +84,23 @@ def mlp(
 
 
 def _wide_form(sizes: tuple[int, ...], hidden_fn) -> WideForm:
-    """The wide layout of N copies of ``mlp(sizes)`` (see :class:`~gdjax.models.WideForm`)."""
+    """The wide layout of N copies of ``mlp(sizes)`` (see :class:`~gdjax.models.WideForm`).
 
-    def copies(wide) -> int:
-        return wide[0]["b"].shape[0] // sizes[1]
+    The first layer of copy ``c`` is rows ``c * u .. (c + 1) * u - 1`` (``u =
+    sizes[1]``) of one ``(N * u, sizes[0] + 1)`` matrix ``[W_c^T | b_c]``: one
+    product with the inputs and a column of ones, ``[W^T | b] [x | 1]^T``,
+    computes every copy's pre-activations, units by rows and examples by
+    columns, and its gradient ``delta^T [x | 1]`` holds the weights' and the
+    biases' in one product. Examples stay the minor axis through the later
+    layers, so a one-unit output layer (rows ``(N, u)``) is a sum over the
+    middle axis of ``(N, u, rows)``.
+    """
 
     def stack(params):
-        w, b = params[0]["w"], params[0]["b"]
+        w, b = params[0]["w"], params[0]["b"]  # (N, fan_in, units), (N, units)
         n = w.shape[0]
-        wide = [{"w": jnp.transpose(w, (1, 0, 2)).reshape(sizes[0], n * sizes[1]), "b": b.reshape(n * sizes[1])}]
+        first = jnp.concatenate([jnp.swapaxes(w, 1, 2), b[..., None]], axis=2).reshape(n * sizes[1], sizes[0] + 1)
+        wide = [{"wb": first}]
         for i, layer in enumerate(params[1:], start=1):
             if sizes[i + 1] == 1:  # a column per copy is a row per copy: (N, fan_in), no unit axis of size 1
                 wide.append({"w": layer["w"][..., 0], "b": layer["b"][..., 0]})
@@ -100,9 +109,10 @@ def _wide_form(sizes: tuple[int, ...], hidden_fn) -> WideForm:
         return wide
 
     def unstack(wide):
-        n = copies(wide)
-        w = jnp.transpose(wide[0]["w"].reshape(sizes[0], n, sizes[1]), (1, 0, 2))
-        params = [{"w": w, "b": wide[0]["b"].reshape(n, sizes[1])}]
+        first = wide[0]["wb"]
+        n = first.shape[0] // sizes[1]
+        first = first.reshape(n, sizes[1], sizes[0] + 1)
+        params = [{"w": jnp.swapaxes(first[..., :-1], 1, 2), "b": first[..., -1]}]
         for i, layer in enumerate(wide[1:], start=1):
             if sizes[i + 1] == 1:
                 params.append({"w": layer["w"][..., None], "b": layer["b"][..., None]})
@@ -114,14 +124,18 @@ def _wide_form(sizes: tuple[int, ...], hidden_fn) -> WideForm:
         if len(wide) != len(sizes) - 1:
             raise ValueError(f"wide params must hold {len(sizes) - 1} layers for sizes {sizes}; got {len(wide)}.")
         a = as_features("x", x, sizes[0])
-        n = copies(wide)
-        z = (a @ wide[0]["w"] + wide[0]["b"]).reshape(a.shape[0], n, sizes[1])  # [rows, copies, units]
+        first = wide[0]["wb"]
+        n = first.shape[0] // sizes[1]
+        ones = jnp.ones((a.shape[0], 1), a.dtype)
+        z = (first @ jnp.concatenate([a, ones], axis=1).T).reshape(n, sizes[1], a.shape[0])  # [copies, units, rows]
         for i, layer in enumerate(wide[1:], start=1):
             h = hidden_fn(z)
             if sizes[i + 1] == 1:
-                z = jnp.einsum("rci,ci->rc", h, layer["w"]) + layer["b"]
+                z = jnp.sum(h * layer["w"][:, :, None], axis=1) + layer["b"][:, None]  # [copies, rows]
             else:
-                z = jnp.einsum("rci,cio->rco", h, layer["w"]) + layer["b"]
-        return z[..., 0] if (len(sizes) == 2 and sizes[1] == 1) else z
+                z = jnp.einsum("cir,cio->cor", h, layer["w"]) + layer["b"][:, :, None]
+        if z.ndim == 3:
+            return z[:, 0] if sizes[-1] == 1 else jnp.swapaxes(z, 1, 2)  # [copies, rows(, outputs)]
+        return z
 
     return WideForm(stack, unstack, logits)

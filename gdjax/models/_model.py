@@ -16,17 +16,20 @@ class WideForm(NamedTuple):
     """Many copies of a model side by side, for trainings that share their inputs (random restarts).
 
     ``N`` copies evaluated on the same inputs ``x`` need not be ``N`` small
-    products: a dense first layer of every copy is one product
-    ``x @ [W_1 | W_2 | ... | W_N]`` of shape ``(n, N * fan_out)``, which a
-    CPU or an accelerator runs near its peak. The wide form holds the copies'
-    parameters in that layout for as long as they train:
+    products: a dense first layer of every copy is one product of all the
+    copies' weights, stacked, with ``x``, which a CPU or an accelerator runs
+    near its peak. The wide form holds the copies' parameters in such a
+    layout for as long as they train:
 
     - ``stack(params) -> wide``: parameters with a leading axis of ``N``
-      copies (``jax.vmap(model.init)(keys)``) in the wide layout, a pytree of
-      the same structure as one copy's parameters;
+      copies (``jax.vmap(model.init)(keys)``) in the wide layout, a pytree
+      of the form's own structure (every element of ``params`` held once:
+      a rearrangement, so an elementwise optimizer's update is the same in
+      either layout);
     - ``unstack(wide) -> params``: the inverse (``N`` is read off the shapes);
-    - ``logits(wide, x) -> (n, N)``: every copy's :attr:`Model.logits` on the
-      shared ``x``, copies on axis 1 (``(n, N, k)`` for ``k`` outputs).
+    - ``logits(wide, x) -> (N, n)``: every copy's :attr:`Model.logits` on the
+      shared ``x``, copies on axis 0 (``(N, n, k)`` for ``k`` outputs), as
+      ``jax.vmap(lambda p: model.logits(p, x))(params)`` would give them.
 
     The restart engine trains in this layout when the loss is a
     :func:`gdjax.train.model_loss` of the model and the optimizer is

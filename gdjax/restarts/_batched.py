@@ -184,4 +184,24 @@ def _build(fn: Callable[[Any, Any], Any], mesh: Mesh, tile: int, axis_name: str 
     )
     items = NamedSharding(mesh, PartitionSpec(AXIS))
     replicated = NamedSharding(mesh, PartitionSpec())
-    return jax.jit(sharded, in_shardings=(items, replicated), out_shardings=items)
+    options = compiler_options(mesh.devices.flat[0].platform)
+    return jax.jit(sharded, in_shardings=(items, replicated), out_shardings=items, compiler_options=options)
+
+
+#: XLA's CPU options for the restarts' programs: YNNPACK kernels for single products only, not
+#: for the fusions around them. Its reductions are slow on the short rows of a tile (a
+#: restart's units, a batch of examples): XLA's own loops run the heart network's 1024
+#: restarts ~1.4x as fast (experiments/RESULTS.md).
+CPU_OPTIONS = {"xla_cpu_experimental_ynn_fusion_type": "LIBRARY_FUSION_TYPE_INDIVIDUAL_DOT"}
+
+
+@functools.cache
+def compiler_options(platform: str) -> dict[str, str]:
+    """The options :data:`CPU_OPTIONS` on a CPU whose XLA knows them, else none."""
+    if platform != "cpu":
+        return {}
+    try:
+        jax.jit(lambda x: x + 1, compiler_options=CPU_OPTIONS).lower(np.float32(0)).compile()
+    except jax.errors.JaxRuntimeError:  # an XLA without the option (older or newer jaxlib): its defaults
+        return {}
+    return dict(CPU_OPTIONS)

@@ -50,8 +50,7 @@ class ModelLoss:
     def per_copy(self, wide: Any, batch: Any) -> jax.Array:
         """The loss of every copy held in the model's wide layout, shape ``(N,)`` (``on="logits"`` only)."""
         x, y = split_batch(batch)
-        logits = self.model.wide.logits(wide, x)  # copies on axis 1
-        return jax.vmap(lambda z: self.loss(z, y), in_axes=1)(logits)
+        return jax.vmap(lambda z: self.loss(z, y))(self.model.wide.logits(wide, x))  # copies on axis 0
 
 
 def split_batch(batch: Any) -> tuple[Any, Any]:

@@ -4,8 +4,9 @@ Random restarts are ``N`` trainings of one model vmapped over their
 parameters, every one taking the same mini-batch at every step. ``vmap``
 turns each dense layer into ``N`` small products ``x @ W_i``; gdjax's models
 know better (:class:`gdjax.models.WideForm`): the first layer of all copies
-is one product ``x @ [W_1 | ... | W_N]``, the copies' other parameters rows
-of plain 2-D arrays. The steps then run on the wide parameters and a loss
+is one product of their stacked weights with the batch (``gdjax.models.mlp``:
+``[W_1^T | b_1; ...; W_N^T | b_N] [x | 1]^T``), the copies' other
+parameters rows of plain 2-D arrays. The steps then run on the wide parameters and a loss
 that is the sum of the copies' losses,
 
     J(W) = sum_i loss_i(W_i),   dJ/dW_i = d loss_i / dW_i,
@@ -26,8 +27,10 @@ Two vmap rules (``jax.custom_batching.custom_vmap``) put it in place:
   and to the engine's layout at the epoch's edges, and the evaluation,
   early stopping and records run per copy as before.
 
-Either keeps its result only when every step of every copy was finite and
-the copies' scalar state agreed; otherwise the engine's vmapped path runs
+Either keeps its result only when every step of every copy was finite, the
+copies' scalar state agreed and every copy's gradient was seen non-zero in
+its smaller leaves (:meth:`_Converter.moved`: what stall detection needs,
+without reading the first layer's gradient once more a step); otherwise the engine's vmapped path runs
 instead (one branch for the whole tile), so divergence is reported per copy
 exactly as without the wide layout. Taken when the loss is a
 :func:`gdjax.train.model_loss` on logits of a model with a wide form, the
@@ -50,6 +53,7 @@ bytes in either layout; the wide product saves the small products' overhead.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
@@ -110,7 +114,8 @@ def vectorised(
         wide = _wide_scan(structure, layout, loss, steps, kinds, values, inner, xs, train_data, hyperparams, active)
         losses, guards = wide[1]
         finite = jnp.all(jnp.isfinite(losses) & jnp.isfinite(guards), axis=1)
-        keep = _scalars_agree(inner[1], kinds, active) & ~jnp.any(active & ~finite)
+        moved = guards[:, 0] > 0  # see _Converter.moved: a copy that did not move is decided the vmapped way
+        keep = _scalars_agree(inner[1], kinds, active) & ~jnp.any(active & ~(finite & moved))
         replay = lambda ops: jax.vmap(guarded, in_axes=(None, 0, None, None, None))(*ops)
         out = jax.lax.cond(keep, lambda _: wide, replay, (values, inner, xs, train_data, hyperparams))
         return out, jax.tree.map(lambda _: True, out)
@@ -150,15 +155,22 @@ class _Converter(NamedTuple):
 
     def params_in(self, flat: jax.Array) -> Any:
         wide = self.form.stack(jax.vmap(self.layout.unravel)(flat))
-        if jax.tree.structure(wide) != self.layout.treedef:
+        held = sum(leaf.size for leaf in jax.tree.leaves(wide))
+        if held != flat.size:
             raise ValueError(
-                "a model's wide form must keep the structure of its parameters; "
-                f"got {jax.tree.structure(wide)} for {self.layout.treedef}."
+                "a model's wide form must hold every parameter of every copy once; "
+                f"got {held} numbers for {flat.shape[0]} copies of {self.layout.size}."
             )
         return wide
 
     def params_out(self, wide: Any) -> jax.Array:
-        return jax.vmap(self.layout.ravel)(self.form.unstack(wide))
+        params = self.form.unstack(wide)
+        if jax.tree.structure(params) != self.layout.treedef:
+            raise ValueError(
+                "a model's wide form must unstack to the structure of its parameters; "
+                f"got {jax.tree.structure(params)} for {self.layout.treedef}."
+            )
+        return jax.vmap(self.layout.ravel)(params)
 
     def state_in(self, opt_state: Any, copy: jax.Array) -> Any:
         """The state of the wide parameters: moments converted, the shared scalars read off copy ``copy``."""
@@ -176,16 +188,41 @@ class _Converter(NamedTuple):
         ]
         return treedef.unflatten(out)
 
-    def moved(self, moved: Any) -> jax.Array:
-        """Per copy: whether any element of a wide boolean tree is set."""
-        return jnp.any(jax.vmap(self.layout.ravel)(self.form.unstack(moved)), axis=1)
+    def moved(self, grads: Any, copies: int) -> jax.Array:
+        """Per copy, shape ``(copies,)``: whether a step's gradient is non-zero in one of its smaller leaves.
+
+        A copy whose gradient is not all zero has not stalled; stall
+        detection needs no more than that, and reading every leaf but the
+        largest (the first layer's weights) costs nothing beside the step.
+        A copy none of whose steps moved those leaves may still have moved
+        the largest: the epoch is then run again the vmapped way, which
+        decides exactly (see :func:`vectorised`, :func:`whole_call`). The
+        leaves are read in place (a wide form keeps each copy's numbers in
+        its own rows, :class:`gdjax.models.WideForm`).
+        """
+        leaves = jax.tree.leaves(grads)
+        if len(leaves) > 1:
+            largest = max(range(len(leaves)), key=lambda i: leaves[i].size)
+            leaves = [leaf for i, leaf in enumerate(leaves) if i != largest]
+        rows = [jnp.any(leaf.reshape(copies, -1) != 0, axis=1) for leaf in leaves]
+        return functools.reduce(jnp.logical_or, rows)
 
 
-def _wide_steps(loss: ModelLoss, transformation: Any, train_data: Any, steps: int, wide: Any, state: Any, xs: Any):
+def _wide_steps(
+    loss: ModelLoss,
+    transformation: Any,
+    convert: _Converter,
+    copies: int,
+    train_data: Any,
+    steps: int,
+    wide: Any,
+    state: Any,
+    xs: Any,
+):
     """An epoch's steps on every copy at once: ``(wide, state, moved), losses`` (``[steps, N]``).
 
-    ``moved`` marks the elements whose gradient was non-zero at some step
-    (a copy whose every step had a zero gradient has stalled).
+    ``moved`` (``(N,)``) marks the copies whose gradient was non-zero at some
+    step (a copy whose every step had a zero gradient has stalled).
     """
 
     def step(carry, step_xs):
@@ -200,10 +237,9 @@ def _wide_steps(loss: ModelLoss, transformation: Any, train_data: Any, steps: in
         (_, losses), grads = jax.value_and_grad(total, has_aux=True)(wide)
         updates, state = transformation.update(grads, state, wide)
         wide = optim.apply_updates(wide, updates)
-        moved = jax.tree.map(lambda m, g: m | (g != 0), moved, grads)
-        return (wide, state, moved), losses
+        return (wide, state, moved | convert.moved(grads, copies)), losses
 
-    moved = jax.tree.map(lambda leaf: jnp.zeros(leaf.shape, bool), wide)
+    moved = jnp.zeros((copies,), bool)
     return jax.lax.scan(step, (wide, state, moved), xs, length=steps)
 
 
@@ -236,10 +272,10 @@ def _wide_scan(
     transformation = type(structure).merge(structure, values).transformation(hyperparams)
     state = convert.state_in(opt_state, jnp.argmax(active))  # the scalars of a copy that runs the epoch
     (wide, state, moved), losses = _wide_steps(
-        loss, transformation, train_data, steps, convert.params_in(params), state, xs
+        loss, transformation, convert, params.shape[0], train_data, steps, convert.params_in(params), state, xs
     )
     params = convert.params_out(wide)
-    guards = _guards(jnp.all(jnp.isfinite(params), axis=1), convert.moved(moved), steps)
+    guards = _guards(jnp.all(jnp.isfinite(params), axis=1), moved, steps)
     return (params, convert.state_out(state, opt_state), diverged), (losses.T, guards)
 
 
@@ -292,14 +328,16 @@ def whole_call(
         def epoch(wide_carry, xs):
             wide, state, step = wide_carry
             rate = learning_rate(values, hyperparams, state, step)
-            (wide, state, moved), losses = _wide_steps(loss, transformation, train_data, steps, wide, state, xs)
-            return (wide, state, step + steps), (losses.T, convert.moved(moved), rate)
+            (wide, state, moved), losses = _wide_steps(
+                loss, transformation, convert, axis_size, train_data, steps, wide, state, xs
+            )
+            return (wide, state, step + steps), (losses.T, moved, rate)
 
         start = (convert.params_in(carry.params), convert.state_in(carry.opt_state, 0), carry.step[0])
         (wide, state, _), (losses, moved, rates) = jax.lax.scan(epoch, start, epoch_xs, length=count)
         params = convert.params_out(wide)
         finite = jnp.all(jnp.isfinite(params), axis=1)
-        keep = fresh & jnp.all(finite) & jnp.all(jnp.isfinite(losses))
+        keep = fresh & jnp.all(finite) & jnp.all(jnp.isfinite(losses)) & jnp.all(moved)
 
         def book(one, losses, moved):  # one copy's epochs, from its steps' losses and guards
             def slot(one, xs):

@@ -1,5 +1,7 @@
 """Restarts of a gdjax model trained side by side (the wide layout) equal the copies trained under plain vmap."""
 
+import warnings
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -77,6 +79,28 @@ def test_a_flat_loss_is_reported_stalled():
         )
 
 
+def test_a_copy_that_moved_only_its_first_layer_is_not_reported_stalled():
+    # Zero first-layer weights and biases: every hidden unit is 0, so under the squared error with
+    # targets (1, -1) the output layer's gradient, h^T dz and sum(dz) with dz = z - y = (-1, 1), is
+    # exactly zero; the first layer's, x^T (dz w2), is not. The wide steps read the smaller leaves
+    # only; such an epoch is decided the vmapped way.
+    net = gdjax.models.mlp([2, 3, 1], hidden="identity")
+    loss_fn = model_loss(net, gdjax.losses.mse)
+
+    def start(key):
+        first, second = net.init(key)
+        return [{"w": 0 * first["w"], "b": 0 * first["b"]}, {"w": second["w"], "b": 0 * second["b"]}]
+
+    x, y = jnp.array([[1.0, 2.0], [-1.0, 0.5]]), jnp.array([1.0, -1.0])
+    grads = jax.grad(loss_fn)(start(jax.random.key(0)), (x, y))
+    assert not np.any(grads[1]["w"]) and not np.any(grads[1]["b"]) and np.all(grads[0]["w"] != 0)
+    for extra in ({}, {"validation_data": (x, y)}):  # the whole call wide, and one epoch at a time
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", gdjax.train.StalledWarning)
+            runs = restarts(loss_fn, start, (x, y), optimizer=optim.adam(0.1), epochs=1, key=0, num_restarts=3, **extra)
+        assert np.all(runs.params[0]["w"] != 0)
+
+
 def test_a_tile_with_diverging_copies_reports_each_as_the_vmapped_run_does():
     def init(key):  # every third copy starts with weights so large that its first loss overflows
         params = MODEL.init(key)
@@ -112,7 +136,8 @@ def test_the_first_layer_of_every_copy_is_one_product():
         return trainer.train(MODEL.init(key), jax.random.key(1), (X, Y), vmap_axis="copies").params
 
     jaxpr = str(jax.make_jaxpr(jax.vmap(one, axis_name="copies"))(jax.random.split(jax.random.key(0), 6)))
-    assert "f32[8,5] " in jaxpr and "f32[5,24]" in jaxpr  # a batch of 8 rows times [W_1 | ... | W_6]
+    # [W_c^T | b_c] of the 6 copies stacked, times a batch of 8 rows with a column of ones
+    assert "f32[24,6]" in jaxpr and "f32[8,6]" in jaxpr and "f32[24,8]" in jaxpr
 
 
 def test_the_wide_layout_is_taken_only_where_it_is_exact():
@@ -149,11 +174,11 @@ def test_the_wide_form_holds_every_copy(sizes):
     stacked = jax.vmap(model.init)(jax.random.split(jax.random.key(0), 7))
     x = jax.random.normal(jax.random.key(1), (11, sizes[0]))
     wide = model.wide.stack(stacked)
-    assert jax.tree.structure(wide) == jax.tree.structure(model.init(jax.random.key(0)))
+    assert sum(leaf.size for leaf in jax.tree.leaves(wide)) == sum(leaf.size for leaf in jax.tree.leaves(stacked))
     for u, v in zip(jax.tree.leaves(model.wide.unstack(wide)), jax.tree.leaves(stacked), strict=True):
         assert np.array_equal(u, v)
     each = jax.vmap(lambda p: model.logits(p, x))(stacked)  # (copies, rows[, k])
-    assert np.allclose(model.wide.logits(wide, x), jnp.moveaxis(each, 0, 1), atol=1e-6)
+    assert np.allclose(model.wide.logits(wide, x), each, atol=1e-6)
 
 
 def test_float64_copies_train_wide_in_float64():
