@@ -21,6 +21,10 @@ processes). Changing the tile size changes the width of XLA's matrix kernels,
 which may round the last bit differently; the default tile follows the device
 count, so give ``tile_size`` to compare machines bit for bit.
 
+On a CPU the program is compiled with :data:`CPU_OPTIONS` (XLA's own loops
+for the reductions, YNNPACK for lone products), where XLA knows them; the
+same program, so the same bits, on every device and process.
+
 Several processes (``jax.distributed.initialize``): the mesh spans the
 devices of every process, each process passes the same global chunk, and the
 results are gathered on every process.

@@ -27,9 +27,14 @@ def accuracy(p, b):
     return gdjax.metrics.accuracy(NET.apply(p, b[0]), b[1])
 
 
-# SGD and RMSProp reproduce the old engine bit for bit; Adam's 1/sqrt(v) amplifies the last-bit
-# differences of XLA folding its constants differently (~1e-6 after 30 epochs).
-TOLERANCE = {"adam": dict(rtol=1e-4, atol=1e-5), "sgd_momentum": dict(rtol=0, atol=0), "rmsprop": dict(rtol=0, atol=0)}
+# SGD reproduces the old engine bit for bit. Adam's 1/sqrt(v) amplifies the last-bit differences of
+# XLA folding its constants differently (~1e-6 after 30 epochs); RMSProp's does the same with the
+# CPU's own: bit for bit on the machine that wrote the file, 3e-8 (5e-6 relative) on another x86-64.
+TOLERANCE = {
+    "adam": dict(rtol=1e-4, atol=1e-5),
+    "sgd_momentum": dict(rtol=0, atol=0),
+    "rmsprop": dict(rtol=1e-5, atol=1e-7),
+}
 OPTIMIZERS = {"adam": optim.adam(1e-3), "sgd_momentum": optim.sgd(0.05, 0.9), "rmsprop": optim.rmsprop(1e-3)}
 
 
