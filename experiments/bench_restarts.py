@@ -17,12 +17,15 @@ trained N times from independent initialisations, N in {256, 1024, 4096}:
 
 Restart-steps/s = N * epochs * 7 / median run time over the repeats (5, or 3
 with ``--quick``); the first call compiles and is timed apart (compile =
-first call - median). The same run measures the machine: the float32 matmul
-peak (median GFLOP/s of a jitted 2048^3 product, 1024^3 with ``--quick``) and
-the memory bandwidth (a jitted in-place ``x + 1`` on 2^26 float32 with its
-input donated, counting the bytes read and written). (a)'s achieved GFLOP/s
-counts the network's matrix products only: forward 2*B*(29*16 + 16) flops a
-restart-step, backward twice that.
+first call - median). The repeats are interleaved: each round runs (a), (b),
+(c) and a jitted float32 2048^3 matrix product (1024^3 with ``--quick``)
+once in turn, so a shared machine's slow minutes weigh on all of them alike;
+% of peak is (a)'s achieved GFLOP/s over that product's median GFLOP/s of
+the same rounds. The run also prints the machine at its start: the matmul
+peak alone and the memory bandwidth (a jitted in-place ``x + 1`` on 2^26
+float32 with its input donated, counting the bytes read and written). (a)'s
+achieved GFLOP/s counts the network's matrix products only: forward
+2*B*(29*16 + 16) flops a restart-step, backward twice that.
 
 The scaling table runs (a) once per point in a fresh process (``--point N
 EPOCHS ROWS``) and reports its time and peak memory, the increase of the
@@ -100,6 +103,29 @@ def timed(fn, repeats):
     return max(first - median, 0.0), median
 
 
+def interleaved(fns, repeats):
+    """``[(compile seconds, median run seconds)]`` of each of ``fns``, measured in the same minutes.
+
+    Each first call compiles; then ``repeats`` rounds call every function once
+    in turn, so a slow minute of a shared machine weighs on every contender
+    alike instead of on whichever was being timed (one contender after the
+    other, the machine's drift between them reads as a ratio).
+    """
+    firsts = []
+    for fn in fns:
+        start = time.perf_counter()
+        jax.block_until_ready(fn())
+        firsts.append(time.perf_counter() - start)
+    runs = [[] for _ in fns]
+    for _ in range(repeats):
+        for fn, times in zip(fns, runs):
+            start = time.perf_counter()
+            jax.block_until_ready(fn())
+            times.append(time.perf_counter() - start)
+    medians = [statistics.median(times) for times in runs]
+    return [(max(first - median, 0.0), median) for first, median in zip(firsts, medians)]
+
+
 def load_average() -> str:
     return " ".join(f"{value:.2f}" for value in os.getloadavg())
 
@@ -116,12 +142,18 @@ def machine_line() -> str:
     )
 
 
-def matmul_peak(size, repeats=7):
-    """Median float32 FLOP/s of a jitted size^3 matrix product."""
+def matmul_product(size):
+    """A jitted float32 size^3 matrix product (a call), and its flops."""
     a = jax.random.normal(jax.random.key(0), (size, size), jnp.float32)
     product = jax.jit(lambda u, v: u @ v)
-    _, seconds = timed(lambda: product(a, a), repeats)
-    return 2 * size**3 / seconds
+    return (lambda: product(a, a)), 2 * size**3
+
+
+def matmul_peak(size, repeats=7):
+    """Median float32 FLOP/s of a jitted size^3 matrix product."""
+    call, flops = matmul_product(size)
+    _, seconds = timed(call, repeats)
+    return flops / seconds
 
 
 def memory_bandwidth(repeats=7, size=2**26):
@@ -201,29 +233,33 @@ def per_restart_vmap(x, y, epochs):
     return jax.jit(jax.vmap(train))
 
 
-def compare_restarts(train, epochs, sizes, repeats, peak):
-    """Print (a), (b), (c) at each N; return {N: (rate a, rate b, rate c, GFLOP/s of a)}."""
+def compare_restarts(train, epochs, sizes, repeats, peak_size):
+    """Print (a), (b), (c) at each N, interleaved with the peak; return {N: (rates a, b, c, a's FLOP/s, peak)}."""
     x, y = train
     steps = epochs * (x.shape[0] // BATCH)
     optimizer = optim.adam(LR)  # one object: a new one would miss gdjax's compile cache
     shared, per_restart = shared_order_vmap(x, y, epochs), per_restart_vmap(x, y, epochs)
-    print(f"heart network, Adam {LR:g}, batch {BATCH}, {epochs} epochs = {steps} steps a restart; median of {repeats}")
+    product, product_flops = matmul_product(peak_size)
+    print(
+        f"heart network, Adam {LR:g}, batch {BATCH}, {epochs} epochs = {steps} steps a restart; median of {repeats} "
+        f"rounds, each running (a), (b), (c) and the {peak_size}^3 matmul (the peak of % peak) once in turn"
+    )
     print(
         f"{'N':>5} | {'(a) gdjax restarts':>18} | {'(b) vmap, shared':>16} | {'(c) vmap, own':>16} "
-        f"| {'a/b':>5} | {'a/c':>5} | {'a GFLOP/s':>9} | {'% peak':>6} | compile a, b, c s"
+        f"| {'a/b':>5} | {'a/c':>5} | {'a GFLOP/s':>9} | {'peak':>6} | {'% peak':>6} | compile a, b, c s"
     )
     rows = {}
     for n in sizes:
         keys = jax.random.split(jax.random.key(1), n)
-        compile_a, a = timed(gdjax_restarts(train, epochs, n, optimizer), repeats)
-        compile_b, b = timed(lambda: shared(keys, jax.random.key(2)), repeats)
-        compile_c, c = timed(lambda: per_restart(keys), repeats)
+        contenders = [gdjax_restarts(train, epochs, n, optimizer), lambda: shared(keys, jax.random.key(2))]
+        contenders += [lambda: per_restart(keys), product]
+        (compile_a, a), (compile_b, b), (compile_c, c), (_, p) = interleaved(contenders, repeats)
         rate_a, rate_b, rate_c = (n * steps / seconds for seconds in (a, b, c))
-        flops = rate_a * FLOPS_PER_RESTART_STEP
-        rows[n] = (rate_a, rate_b, rate_c, flops)
+        flops, peak = rate_a * FLOPS_PER_RESTART_STEP, product_flops / p
+        rows[n] = (rate_a, rate_b, rate_c, flops, peak)
         print(
             f"{n:5d} | {rate_a:12.4g} st/s | {rate_b:10.4g} st/s | {rate_c:10.4g} st/s | {rate_a / rate_b:5.2f} "
-            f"| {rate_a / rate_c:5.2f} | {flops / 1e9:9.2f} | {100 * flops / peak:5.1f}% "
+            f"| {rate_a / rate_c:5.2f} | {flops / 1e9:9.2f} | {peak / 1e9:6.1f} | {100 * flops / peak:5.1f}% "
             f"| {compile_a:.2f}, {compile_b:.2f}, {compile_c:.2f}"
         )
     return rows
@@ -254,8 +290,7 @@ def compare_minimizers(repeats):
     for name, fun in (("himmelblau", himmelblau), ("camel", six_hump_camel)):
         run = lambda fun=fun: minimize_restarts(fun, starts, sgd, max_steps=DESCENT_STEPS, tol=0.0)
         bare = bare_descent(fun)
-        compile_m, m = timed(lambda run=run: run().x, repeats)
-        compile_b, b = timed(lambda bare=bare: bare(starts), repeats)
+        (compile_m, m), (compile_b, b) = interleaved([lambda run=run: run().x, lambda bare=bare: bare(starts)], repeats)
         result = run()
         full = 100 * float(np.mean(np.asarray(result.num_steps) == DESCENT_STEPS))
         gap = float(np.nanmax(np.abs(np.asarray(result.x) - np.asarray(bare(starts)))))
@@ -360,8 +395,8 @@ def scaling_table(epochs, quick, rates, repeats):
 # ---------------------------------------------------------------------- main
 
 
-def summary(rows, peak, ratios) -> str:
-    rate_a, rate_b, rate_c, flops = rows[1024]
+def summary(rows, ratios) -> str:
+    rate_a, rate_b, rate_c, flops, peak = rows[1024]
     if 4096 in rows:
         growth = f"{rows[4096][0] / rate_a:.2f}"
     else:
@@ -395,12 +430,12 @@ def main() -> None:
 
     data = load_heart_split(0)
     assert data.x_train.dtype == jnp.float32 and data.x_train.shape[0] // BATCH == 7
-    rows = compare_restarts((data.x_train, data.y_train), epochs, sizes, repeats, peak)
+    rows = compare_restarts((data.x_train, data.y_train), epochs, sizes, repeats, peak_size)
     ratios = compare_minimizers(repeats)
     scaling_table(epochs, args.quick, {n: rate for n, (rate, *_) in rows.items()}, 2 if args.quick else 3)
 
     print(f"\nload average (1, 5, 15 min) at end: {load_average()}")
-    print(summary(rows, peak, ratios))
+    print(summary(rows, ratios))
 
 
 if __name__ == "__main__":
