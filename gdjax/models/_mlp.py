@@ -39,8 +39,9 @@ def mlp(
     The model's :class:`~gdjax.models.WideForm` lays ``N`` copies out for
     restarts on shared batches: the first layer's weights and biases of
     every copy stacked in one ``(N * sizes[1], sizes[0] + 1)`` matrix (one
-    product a step for all copies), a one-unit output layer as
-    ``(N, sizes[-2])`` rows, other layers batched.
+    product a step for all copies; zero columns may pad it to whole vector
+    registers), a one-unit output layer as ``(N, sizes[-2])`` rows, other
+    layers batched.
     """
     sizes = tuple(sizes)
     if len(sizes) < 2:
@@ -94,12 +95,22 @@ def _wide_form(sizes: tuple[int, ...], hidden_fn) -> WideForm:
     biases' in one product. Examples stay the minor axis through the later
     layers, so a one-unit output layer (rows ``(N, u)``) is a sum over the
     middle axis of ``(N, u, rows)``.
+
+    The matrix is padded with zero columns to a width the vector units
+    divide (:func:`_aligned_width`), matched by zero columns of the inputs:
+    the padding multiplies zeros, so its gradient is zero and an elementwise
+    optimizer leaves it at zero. The gradient product's output rows are then
+    whole vectors (heart network, 1024 copies: ``(16384, 32) @ (32, 30)``
+    430 us, ``@ (32, 32)`` 270 us on a 2-core AVX-512 CPU).
     """
+    fan_in = sizes[0]
+    width = _aligned_width(fan_in + 1)
 
     def stack(params):
         w, b = params[0]["w"], params[0]["b"]  # (N, fan_in, units), (N, units)
         n = w.shape[0]
-        first = jnp.concatenate([jnp.swapaxes(w, 1, 2), b[..., None]], axis=2).reshape(n * sizes[1], sizes[0] + 1)
+        pad = jnp.zeros((n, sizes[1], width - fan_in - 1), w.dtype)
+        first = jnp.concatenate([jnp.swapaxes(w, 1, 2), b[..., None], pad], axis=2).reshape(n * sizes[1], width)
         wide = [{"wb": first}]
         for i, layer in enumerate(params[1:], start=1):
             if sizes[i + 1] == 1:  # a column per copy is a row per copy: (N, fan_in), no unit axis of size 1
@@ -111,8 +122,8 @@ def _wide_form(sizes: tuple[int, ...], hidden_fn) -> WideForm:
     def unstack(wide):
         first = wide[0]["wb"]
         n = first.shape[0] // sizes[1]
-        first = first.reshape(n, sizes[1], sizes[0] + 1)
-        params = [{"w": jnp.swapaxes(first[..., :-1], 1, 2), "b": first[..., -1]}]
+        first = first.reshape(n, sizes[1], width)
+        params = [{"w": jnp.swapaxes(first[..., :fan_in], 1, 2), "b": first[..., fan_in]}]
         for i, layer in enumerate(wide[1:], start=1):
             if sizes[i + 1] == 1:
                 params.append({"w": layer["w"][..., None], "b": layer["b"][..., None]})
@@ -126,8 +137,10 @@ def _wide_form(sizes: tuple[int, ...], hidden_fn) -> WideForm:
         a = as_features("x", x, sizes[0])
         first = wide[0]["wb"]
         n = first.shape[0] // sizes[1]
-        ones = jnp.ones((a.shape[0], 1), a.dtype)
-        z = (first @ jnp.concatenate([a, ones], axis=1).T).reshape(n, sizes[1], a.shape[0])  # [copies, units, rows]
+        ones, pad = jnp.ones((a.shape[0], 1), a.dtype), jnp.zeros((a.shape[0], width - fan_in - 1), a.dtype)
+        z = (first @ jnp.concatenate([a, ones, pad], axis=1).T).reshape(
+            n, sizes[1], a.shape[0]
+        )  # [copies, units, rows]
         for i, layer in enumerate(wide[1:], start=1):
             h = hidden_fn(z)
             if sizes[i + 1] == 1:
@@ -139,3 +152,17 @@ def _wide_form(sizes: tuple[int, ...], hidden_fn) -> WideForm:
         return z
 
     return WideForm(stack, unstack, logits)
+
+
+def _aligned_width(width: int) -> int:
+    """``width`` rounded up to a multiple of 16 (or else 8) lanes, where that adds at most 1/8 more columns.
+
+    16 float32 fill an AVX-512 register (8 an AVX2 one); a product whose rows
+    end on a whole register needs no remainder loop. Narrow matrices stay as
+    they are: padding 3 columns to 8 would more than double the optimizer's work.
+    """
+    for lanes in (16, 8):
+        aligned = -(-width // lanes) * lanes
+        if 8 * (aligned - width) <= width:
+            return aligned
+    return width

@@ -25,7 +25,9 @@ class WideForm(NamedTuple):
       copies (``jax.vmap(model.init)(keys)``) in the wide layout, a pytree
       of the form's own structure (every element of ``params`` held once:
       a rearrangement, so an elementwise optimizer's update is the same in
-      either layout);
+      either layout; it may add zeros that ``logits`` multiplies by zero
+      inputs only, padding a matrix to whole vector registers: their
+      gradient is zero, so they change nothing);
     - ``unstack(wide) -> params``: the inverse (``N`` is read off the shapes);
     - ``logits(wide, x) -> (N, n)``: every copy's :attr:`Model.logits` on the
       shared ``x``, copies on axis 0 (``(N, n, k)`` for ``k`` outputs), as

@@ -162,9 +162,9 @@ class _Converter(NamedTuple):
     def params_in(self, flat: jax.Array) -> Any:
         wide = self.form.stack(jax.vmap(self.layout.unravel)(flat))
         held = sum(leaf.size for leaf in jax.tree.leaves(wide))
-        if held != flat.size:
+        if held < flat.size:  # more is padding (see gdjax.models.WideForm)
             raise ValueError(
-                "a model's wide form must hold every parameter of every copy once; "
+                "a model's wide form must hold every parameter of every copy; "
                 f"got {held} numbers for {flat.shape[0]} copies of {self.layout.size}."
             )
         return wide

@@ -53,6 +53,27 @@ def test_wide_restarts_equal_the_vmapped_ones_to_rounding():
     )
 
 
+def test_padded_copies_train_as_the_vmapped_ones():
+    model = gdjax.models.mlp([29, 3, 1])  # the heart network's 29 inputs: [W^T | b] padded from 30 to 32 columns
+    x = jax.random.normal(jax.random.key(4), (40, 29))
+    y = (x[:, 0] + x[:, 1] > 0).astype(jnp.float32)
+    by_hand29 = lambda params, batch: BCE(model.logits(params, batch[0]), batch[1])
+    wide_loss29 = model_loss(model, BCE)
+    trainer = make_trainer(wide_loss29, optim.adam(0.05), epochs=2, batch_size=8)
+
+    def one(key):
+        return trainer.train(model.init(key), jax.random.key(1), (x, y), vmap_axis="copies").params
+
+    jaxpr = str(jax.make_jaxpr(jax.vmap(one, axis_name="copies"))(jax.random.split(jax.random.key(0), 6)))
+    assert "f32[18,32]" in jaxpr and "f32[8,32]" in jaxpr  # 6 copies x 3 units; a batch of 8 rows
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # neither diverged nor stalled (the padding's gradient is zero, not the layer's)
+        wide = _run(wide_loss29, model.init, (x, y))
+    plain = _run(by_hand29, model.init, (x, y))
+    assert _close(wide.params, plain.params)
+    assert np.allclose(wide.final_loss, plain.final_loss, atol=1e-6)
+
+
 def test_epochs_that_evaluate_train_wide_epoch_by_epoch_with_the_same_result():
     # Validation, metrics and early stopping look at every epoch's parameters: the steps go wide one epoch at a time.
     options = {
@@ -168,13 +189,20 @@ def test_model_loss_is_the_loss_of_the_model_and_refuses_what_it_cannot_take():
         WIDE(params, {"x": X, "y": Y})
 
 
-@pytest.mark.parametrize("sizes", [[5, 4, 1], [5, 1], [5, 3], [4, 6, 5, 2], [4, 6, 5, 1]])
-def test_the_wide_form_holds_every_copy(sizes):
+@pytest.mark.parametrize(
+    ("sizes", "padding"),
+    [([5, 4, 1], 0), ([5, 1], 0), ([5, 3], 0), ([4, 6, 5, 2], 0), ([4, 6, 5, 1], 0), ([29, 3, 1], 2)],
+)
+def test_the_wide_form_holds_every_copy(sizes, padding):
     model = gdjax.models.mlp(sizes, hidden="tanh", output="sigmoid" if sizes[-1] == 1 else "softmax")
     stacked = jax.vmap(model.init)(jax.random.split(jax.random.key(0), 7))
     x = jax.random.normal(jax.random.key(1), (11, sizes[0]))
     wide = model.wide.stack(stacked)
-    assert sum(leaf.size for leaf in jax.tree.leaves(wide)) == sum(leaf.size for leaf in jax.tree.leaves(stacked))
+    # [W^T | b] of 29 inputs is 30 columns, padded with zeros to 32: whole AVX-512 registers
+    assert wide[0]["wb"].shape == (7 * sizes[1], sizes[0] + 1 + padding)
+    assert np.all(wide[0]["wb"][:, sizes[0] + 1 :] == 0)
+    held = sum(leaf.size for leaf in jax.tree.leaves(wide))
+    assert held == sum(leaf.size for leaf in jax.tree.leaves(stacked)) + 7 * sizes[1] * padding
     for u, v in zip(jax.tree.leaves(model.wide.unstack(wide)), jax.tree.leaves(stacked), strict=True):
         assert np.array_equal(u, v)
     each = jax.vmap(lambda p: model.logits(p, x))(stacked)  # (copies, rows[, k])
