@@ -138,9 +138,8 @@ def _wide_form(sizes: tuple[int, ...], hidden_fn) -> WideForm:
         first = wide[0]["wb"]
         n = first.shape[0] // sizes[1]
         ones, pad = jnp.ones((a.shape[0], 1), a.dtype), jnp.zeros((a.shape[0], width - fan_in - 1), a.dtype)
-        z = (first @ jnp.concatenate([a, ones, pad], axis=1).T).reshape(
-            n, sizes[1], a.shape[0]
-        )  # [copies, units, rows]
+        inputs = jnp.concatenate([a, ones, pad], axis=1)
+        z = (first @ inputs.T).reshape(n, sizes[1], a.shape[0])  # [copies, units, rows]
         for i, layer in enumerate(wide[1:], start=1):
             h = hidden_fn(z)
             if sizes[i + 1] == 1:
