@@ -149,9 +149,10 @@ def _train_many(
         grid_size = int(next(iter(batched_hyperparams.values())).shape[0])
     # Item (g, r): grid point g, restart r, flattened g-major.
     restart_index = np.tile(np.arange(num_restarts), grid_size)
-    items: dict[str, Any] = {"init_key": init_keys[restart_index]}
+    by_item = (lambda keys: keys) if grid_size == 1 else (lambda keys: keys[restart_index])  # no gather for one point
+    items: dict[str, Any] = {"init_key": by_item(init_keys)}
     if train_keys is not None:
-        items["train_key"] = train_keys[restart_index]
+        items["train_key"] = by_item(train_keys)
     if batched_hyperparams is not None:
         items["hyper"] = {name: jnp.repeat(values, num_restarts) for name, values in batched_hyperparams.items()}
 
