@@ -14,7 +14,7 @@ with no download.
   of arrays with a leading example axis).
 * Batching: :func:`epoch_batches` turns an epoch into a static-shape index
   matrix to scan over inside ``jit``; :func:`num_batches`, :func:`masked_mean`,
-  :func:`take`.
+  :func:`take`; :func:`permutation` (``jax.random.permutation``'s, faster on a CPU).
 * Splitting and scaling: :func:`train_test_split`, :func:`fit_standardizer`.
 * A user's CSV file: :func:`load_csv`, :func:`read_csv_table`.
 """
@@ -47,6 +47,7 @@ from gdjax.data._heart import (
     load_heart_table,
     stratified_counts,
 )
+from gdjax.data._permutation import permutation
 from gdjax.data._split import (
     Split,
     Standardizer,
@@ -106,6 +107,7 @@ __all__ = [
     "masked_mean",
     "num_batches",
     "num_examples",
+    "permutation",
     "read_csv_table",
     "spirals",
     "split_sizes",

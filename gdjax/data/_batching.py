@@ -36,6 +36,7 @@ import jax
 import jax.numpy as jnp
 
 from gdjax._checks import check_choice, check_int
+from gdjax.data._permutation import permutation
 
 Remainder = Literal["drop", "pad"]
 _REMAINDERS = ("drop", "pad")
@@ -97,7 +98,8 @@ def epoch_batches(
     """The mini-batches of one epoch, as a matrix of example indices.
 
     With ``shuffle=True`` the epoch is a uniformly random permutation
-    ``pi = permutation(key, n)`` cut into consecutive rows:
+    ``pi = permutation(key, n)`` (:func:`gdjax.data.permutation`:
+    ``jax.random.permutation``'s) cut into consecutive rows:
     ``indices[t, j] = pi[t * b + j]``. Pass a different key for each epoch
     (``jax.random.fold_in(key, epoch)``) to get a fresh permutation. With
     ``shuffle=False`` the order is ``0, 1, ..., n - 1`` and ``key`` is ignored
@@ -124,7 +126,10 @@ def epoch_batches(
         True
 
     Args:
-      key: a PRNG key (typed or raw ``uint32[2]``); may be traced.
+      key: a PRNG key (typed or raw ``uint32[2]``), or a 1-D array of keys
+        for the epochs of each (the arrays then have a leading axis of one
+        row per key, drawn in one batch: :func:`gdjax.data.permutation`);
+        may be traced.
       num_examples: number of examples ``n >= 1``.
       batch_size: examples per batch, ``1 <= b <= n``.
       remainder: ``"drop"`` drops the last ``n mod b`` examples of the
@@ -134,7 +139,8 @@ def epoch_batches(
 
     Returns:
       A :class:`Batches` with ``indices`` (int32) and ``mask`` (bool), both of
-      shape ``(num_batches, batch_size)``.
+      shape ``(num_batches, batch_size)`` (``(len(key), num_batches,
+      batch_size)`` for an array of keys).
     """
     n, b, remainder = _check_sizes(num_examples, batch_size, remainder)
     if not isinstance(shuffle, bool):
@@ -149,20 +155,21 @@ def epoch_batches(
 @functools.partial(jax.jit, static_argnames=("n", "b", "remainder"))
 def _epoch_batches(key: jax.Array | None, *, n: int, b: int, remainder: str) -> Batches:
     if key is not None:
-        order = jax.random.permutation(key, n).astype(jnp.int32)
+        order = permutation(key, n).astype(jnp.int32)  # [n], or [len(key), n] for an array of keys
     else:
         order = jnp.arange(n, dtype=jnp.int32)
     count = n // b if remainder == "drop" else -(-n // b)
     size = count * b
     if size <= n:  # "drop", or "pad" with b dividing n
-        indices = order[:size]
+        indices = order[..., :size]
         mask = jnp.ones((size,), dtype=bool)
     else:
         # size - n < b <= n, so wrapping once to the start of the permutation
         # always suffices and every padded index is a valid example.
-        indices = jnp.concatenate([order, order[: size - n]])
+        indices = jnp.concatenate([order, order[..., : size - n]], axis=-1)
         mask = jnp.arange(size) < n
-    return Batches(indices=indices.reshape(count, b), mask=mask.reshape(count, b))
+    shape = order.shape[:-1] + (count, b)
+    return Batches(indices=indices.reshape(shape), mask=jnp.broadcast_to(mask.reshape(count, b), shape))
 
 
 def masked_mean(values: jax.Array, mask: jax.Array) -> jax.Array:
