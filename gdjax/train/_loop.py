@@ -259,18 +259,30 @@ class _Orders(NamedTuple):
     step_keys: jax.Array | None  # [steps] keys for a loss that takes one
 
 
-def _draw_orders(trainer: Any, shape: EpochShape, key: jax.Array, epoch: jax.Array) -> _Orders:
-    """Epoch ``epoch``'s batches and step keys, from ``fold_in(key, epoch)``."""
-    shuffle_key, step_key = jax.random.split(jax.random.fold_in(key, epoch))
+def _draw_orders(trainer: Any, shape: EpochShape, key: jax.Array, epochs: jax.Array) -> _Orders:
+    """The batches and step keys of the epochs ``epochs`` (1-D), epoch ``e``'s from ``fold_in(key, e)``.
+
+    The permutations of all the epochs are drawn in one batch
+    (:func:`gdjax.data.epoch_batches` of an array of keys).
+    """
+    keys = jax.vmap(lambda e: jax.random.split(jax.random.fold_in(key, e)))(epochs)
+    shuffle_keys, step_keys = keys[:, 0], keys[:, 1]
+    count = epochs.shape[0]
     indices = masks = None
     if not shape.full_batch:
         batches = epoch_batches(
-            shuffle_key, shape.num_examples, shape.batch_size, remainder=trainer.remainder, shuffle=trainer.shuffle
+            shuffle_keys, shape.num_examples, shape.batch_size, remainder=trainer.remainder, shuffle=trainer.shuffle
         )
-        indices = batches.indices
-        masks = batches.mask if shape.padded else None
-    step_keys = jax.random.split(step_key, shape.steps) if trainer.loss_takes_key else None
+        grid = (count, shape.steps, shape.batch_size)
+        indices = jnp.broadcast_to(batches.indices, grid)  # unshuffled: the same batches every epoch
+        masks = jnp.broadcast_to(batches.mask, grid) if shape.padded else None
+    step_keys = jax.vmap(lambda k: jax.random.split(k, shape.steps))(step_keys) if trainer.loss_takes_key else None
     return _Orders(indices, masks, step_keys)
+
+
+def _epoch_orders(trainer: Any, shape: EpochShape, key: jax.Array, epoch: jax.Array) -> _Orders:
+    """The batches and step keys of one epoch (drawn in the loop when a call's orders are too many to draw up front)."""
+    return jax.tree.map(lambda leaf: leaf[0], _draw_orders(trainer, shape, key, epoch[None]))
 
 
 def run_epochs(
@@ -334,7 +346,7 @@ def run_epochs(
 
     epochs = first + jnp.arange(count, dtype=jnp.int32)  # past the configuration's epochs: skipped
     predraw = count * shape.steps * shape.batch_size <= PREDRAWN_INDICES
-    orders = jax.vmap(lambda e: _draw_orders(trainer, shape, state.key, e))(epochs) if predraw else None
+    orders = _draw_orders(trainer, shape, state.key, epochs) if predraw else None
 
     def run_slots(trainer, carry, orders, train_data, hyperparams):
         transformation = trainer.transformation(hyperparams)
@@ -342,15 +354,28 @@ def run_epochs(
             _epoch, trainer, shape, transformation, layout, train_data, val_data, hyperparams, vmap_axis
         )
 
+        if skip == "branch":  # a loop over the epochs to run, no more
+
+            def pending(carry: TrainState) -> jax.Array:
+                epoch = carry.epoch
+                return (epoch >= first) & (epoch < first + count) & (epoch < end) & ~carry.diverged & ~carry.stopped
+
+            def next_epoch(carry: TrainState) -> TrainState:
+                epoch = carry.epoch
+                if orders is None:
+                    drawn = _epoch_orders(trainer, shape, state.key, epoch)
+                else:
+                    drawn = jax.tree.map(lambda leaf: leaf[epoch - first], orders)
+                return run_epoch(carry, epoch, drawn, jnp.ones((), bool))
+
+            return jax.lax.while_loop(pending, next_epoch, carry)
+
         def slot(carry: TrainState, xs: Any) -> tuple[TrainState, None]:
             epoch, drawn = xs
             if drawn is None:
-                drawn = _draw_orders(trainer, shape, state.key, epoch)
+                drawn = _epoch_orders(trainer, shape, state.key, epoch)
             active = (carry.epoch == epoch) & (epoch < end) & ~carry.diverged & ~carry.stopped
-            if skip == "branch":
-                carry = jax.lax.cond(active, lambda c: run_epoch(c, epoch, drawn, active), lambda c: c, carry)
-            else:
-                carry = select(active, run_epoch(carry, epoch, drawn, active), carry)
+            carry = select(active, run_epoch(carry, epoch, drawn, active), carry)
             return carry, None
 
         return jax.lax.scan(slot, carry, (epochs, orders))[0]
