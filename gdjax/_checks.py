@@ -10,6 +10,7 @@ caller's promise, a concrete one is checked.
 from __future__ import annotations
 
 import functools
+import math
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -63,6 +64,10 @@ def check_range(
     Traced values pass through unchecked. Returns ``value`` unchanged so the
     caller keeps its dtype and tracer-ness.
     """
+    if type(value) in (float, int):  # a Python number, the usual hyperparameter: checked without NumPy
+        if math.isfinite(value) and (low is None or (value >= low if low_inclusive else value > low)):
+            if high is None or (value <= high if high_inclusive else value < high):
+                return value
     array = _concrete_values(value)
     if array is None:
         return value
@@ -95,6 +100,27 @@ def check_nonnegative(name: str, value: Any) -> Any:
 def check_unit_interval(name: str, value: Any) -> Any:
     """In ``[0, 1)``: momenta and decay rates."""
     return check_range(name, value, low=0.0, high=1.0, high_inclusive=False)
+
+
+def _dtype(leaf: Any) -> Any:
+    dtype = getattr(leaf, "dtype", None)
+    return jnp.result_type(leaf) if dtype is None else dtype
+
+
+def _finite(leaf: Any) -> bool:
+    """Whether a leaf holds no NaN or infinity (traced and non-float leaves pass): the quick test before naming one."""
+    dtype = getattr(leaf, "dtype", None)
+    if dtype is None:
+        leaf = np.asarray(leaf)
+        dtype = leaf.dtype
+    if isinstance(leaf, jax.core.Tracer) or not jnp.issubdtype(dtype, jnp.inexact):
+        return True
+    return bool(np.isfinite(np.asarray(leaf)).all())
+
+
+def all_finite(tree: Any) -> bool:
+    """Whether every concrete floating-point leaf of ``tree`` is finite (what :func:`check_finite_array` asks)."""
+    return all(_finite(leaf) for leaf in jax.tree_util.tree_leaves(tree))
 
 
 def check_finite_array(name: str, value: Any) -> None:
@@ -332,10 +358,13 @@ def check_devices(name: str, devices: Any) -> tuple[jax.Device, ...] | None:
 
 def check_params(name: str, params: Any) -> None:
     """Parameters to train: a pytree with at least one array, every leaf floating point and finite."""
-    leaves = jax.tree_util.tree_leaves_with_path(params)
+    leaves = jax.tree_util.tree_leaves(params)
     if not leaves:
         raise ValueError(f"{name} must be a pytree with at least one array; got none.")
-    for path, leaf in leaves:
+    inexact = all(jnp.issubdtype(_dtype(leaf), jnp.inexact) for leaf in leaves)
+    if inexact and all(_finite(leaf) for leaf in leaves):  # the usual case, without naming every leaf
+        return
+    for path, leaf in jax.tree_util.tree_leaves_with_path(params):
         where = f"{name}{jax.tree_util.keystr(path)}"
         if not jnp.issubdtype(jnp.result_type(leaf), jnp.inexact):
             raise ValueError(f"{where} must be floating point to be trained; got dtype {jnp.result_type(leaf)}.")

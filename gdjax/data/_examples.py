@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 import jax
+import numpy as np
 
-from gdjax._checks import check_finite_array
+from gdjax._checks import all_finite, check_finite_array
 
 
 def num_examples(name: str, data: Any) -> int:
@@ -15,6 +16,9 @@ def num_examples(name: str, data: Any) -> int:
     Raises ``ValueError`` naming the offending leaves when the data has no
     leaves, a scalar leaf, or leaves of different lengths.
     """
+    shapes = [np.shape(leaf) for leaf in jax.tree_util.tree_leaves(data)]
+    if shapes and all(shapes) and len({shape[0] for shape in shapes}) == 1:  # the usual case, without naming leaves
+        return int(shapes[0][0])
     leaves = jax.tree_util.tree_leaves_with_path(data)
     if not leaves:
         raise ValueError(f"{name} must be a pytree of arrays with a leading example axis; got no arrays.")
@@ -40,6 +44,8 @@ def check_data(name: str, data: Any) -> int:
     n = num_examples(name, data)
     if n == 0:
         raise ValueError(f"{name} must hold at least one example; got 0 rows.")
+    if all_finite(data):  # the usual case, without naming every leaf
+        return n
     for path, leaf in jax.tree_util.tree_leaves_with_path(data):
         check_finite_array(f"{name}{jax.tree_util.keystr(path)}", leaf)
     return n

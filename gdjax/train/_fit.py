@@ -256,10 +256,12 @@ def fit(
         done = _progress_of(state)
         while not done.finished(trainer.epochs):
             until = np.int32(min(done.epoch + chunk_epochs, trainer.epochs))
+            # The programs return the state without its key (it never changes): no key array to rebuild.
             if state is None:
                 state, summary = start(values, params, key, train_data, validation_data, hyperparams, until)
             else:
                 state, summary = proceed(values, state, train_data, validation_data, hyperparams, until)
+            state = state._replace(key=key)
             done = _Progress.of(summary)
             if checkpoint is not None:
                 save_checkpoint(checkpoint, state, metadata=fingerprint)
@@ -295,12 +297,12 @@ def _programs(structure: Trainer) -> tuple[Callable[..., TrainState], Callable[.
         trainer = Trainer.merge(structure, values)
         state = init_state(trainer, params, key, train_data, val_data, hyperparams)
         state = run_epochs(trainer, state, train_data, val_data, hyperparams, until=until, skip="branch")
-        return state, _summary(state)
+        return state._replace(key=None), _summary(state)
 
     def proceed(values, state, train_data, val_data, hyperparams, until):
         trainer = Trainer.merge(structure, values)
         state = run_epochs(trainer, state, train_data, val_data, hyperparams, until=until, skip="branch")
-        return state, _summary(state)
+        return state._replace(key=None), _summary(state)
 
     return jax.jit(start), jax.jit(proceed)  # no donation: a callback may keep the state it was given
 
