@@ -13,14 +13,15 @@ The layout of the program, chosen for speed:
   (static ``count``, ``first`` an unbatched counter): a slot runs its epoch
   when it is the training's next one (``state.epoch``), before ``until``, and
   the training has neither stopped nor diverged; otherwise it is skipped
-  (computed and discarded by a select, or branched around in an unbatched run,
-  see :func:`run_epochs`). The slot counter never depends on a
+  (computed and discarded by a select; an unbatched run instead loops over
+  the epochs to run and no more, see :func:`run_epochs`). The slot counter never depends on a
   training's own state, so under ``vmap`` every training sees the same epoch
   index, the same data order (when they share a key) and the very same
   mini-batch: the first layer of every training is one large matrix product.
 - **Orders drawn up front.** The permutations of all the call's epochs are
-  drawn before the loop, in one batched operation, not one per epoch inside
-  it (when they fit in 2**24 indices; otherwise each epoch draws its own).
+  drawn before the loop, in one batch (:func:`gdjax.data.permutation`), not
+  one per epoch inside it (when they fit in 2**24 indices; otherwise each
+  epoch draws its own).
 - **One fused guard per step.** A step whose objective is not finite, or
   whose update would make a parameter non-finite, is not applied: the
   parameters and optimizer state are frozen from then on, ``diverged`` is set
@@ -308,9 +309,10 @@ def run_epochs(
     the epoch anyway and keeps the old state (under ``vmap`` this keeps what
     all trainings share, the data order and the batches, unbatched: a
     ``lax.cond`` with a per-training predicate would be batched into a select
-    over per-training copies of them); ``"branch"`` branches around it
-    (``lax.cond``), which saves the work of a run that is not vmapped
-    (:func:`gdjax.fit`: chunks, early stops).
+    over per-training copies of them); ``"branch"`` runs a ``while_loop``
+    over the epochs from ``state.epoch`` while they are to run, which saves
+    the work of a run that is not vmapped (:func:`gdjax.fit`: chunks, early
+    stops) and costs no branch per slot.
 
     The divergence guard (a non-finite step is not applied) is exact either
     way; how it is paid for depends on ``vmap_axis``. Under a ``vmap`` over
