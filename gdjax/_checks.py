@@ -64,7 +64,7 @@ def check_range(
     Traced values pass through unchecked. Returns ``value`` unchanged so the
     caller keeps its dtype and tracer-ness.
     """
-    if type(value) in (float, int):  # a Python number, the usual hyperparameter: checked without NumPy
+    if type(value) is float or (type(value) is int and abs(value) < 2**53):  # the usual hyperparameter, sans NumPy
         if math.isfinite(value) and (low is None or (value >= low if low_inclusive else value > low)):
             if high is None or (value <= high if high_inclusive else value < high):
                 return value
@@ -109,11 +109,7 @@ def _dtype(leaf: Any) -> Any:
 
 def _finite(leaf: Any) -> bool:
     """Whether a leaf holds no NaN or infinity (traced and non-float leaves pass): the quick test before naming one."""
-    dtype = getattr(leaf, "dtype", None)
-    if dtype is None:
-        leaf = np.asarray(leaf)
-        dtype = leaf.dtype
-    if isinstance(leaf, jax.core.Tracer) or not jnp.issubdtype(dtype, jnp.inexact):
+    if isinstance(leaf, jax.core.Tracer) or not jnp.issubdtype(_dtype(leaf), jnp.inexact):
         return True
     return bool(np.isfinite(np.asarray(leaf)).all())
 

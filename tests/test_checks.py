@@ -1,4 +1,4 @@
-"""The shared argument checks: PRNG keys and device lists."""
+"""The shared argument checks: PRNG keys, device lists, numbers, parameters and data."""
 
 import re
 
@@ -7,9 +7,9 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from gdjax._checks import as_key, check_devices
+from gdjax._checks import as_key, check_devices, check_params, check_range
 from gdjax.data import as_key as data_as_key
-from gdjax.data import train_test_split, train_test_split_indices
+from gdjax.data import check_data, train_test_split, train_test_split_indices
 
 
 def _data(key):
@@ -99,3 +99,46 @@ def test_the_data_splits_use_the_shared_key_check():
     a = train_test_split_indices(4, 10).test
     b = train_test_split_indices(jax.random.key(4), 10).test
     np.testing.assert_array_equal(a, b)
+
+
+# ------------------------------------------- the quick paths agree with the full checks
+
+
+@pytest.mark.parametrize(
+    ("value", "kwargs", "accepted"),
+    [
+        (0.0, dict(low=0.0), True),
+        (0.0, dict(low=0.0, low_inclusive=False), False),
+        (1.0, dict(low=0.0, high=1.0, high_inclusive=False), False),
+        (0.999, dict(low=0.0, high=1.0, high_inclusive=False), True),
+        (3, dict(low=0.0), True),
+        (-1, dict(low=0.0), False),
+        (float("nan"), dict(), False),
+        (float("inf"), dict(low=0.0), False),
+        (10**400, dict(low=0.0), False),  # a Python int past float range: the full check says so, no OverflowError
+        (np.float32(0.5), dict(low=0.0, high=1.0), True),
+    ],
+)
+def test_check_range_of_python_and_numpy_numbers(value, kwargs, accepted):
+    if accepted:
+        assert check_range("x", value, **kwargs) is value
+    else:
+        with pytest.raises(ValueError, match="x must be"):
+            check_range("x", value, **kwargs)
+
+
+def test_check_params_and_check_data_name_the_bad_leaf():
+    good = {"w": jnp.ones((2, 3)), "b": 0.5}
+    check_params("params", good)
+    with pytest.raises(ValueError, match=r"params\['w'\] must be finite; found 1 .* at index \(1, 2\)"):
+        check_params("params", {**good, "w": jnp.ones((2, 3)).at[1, 2].set(jnp.nan)})
+    with pytest.raises(ValueError, match=r"params\['b'\] must be floating point"):
+        check_params("params", {**good, "b": np.arange(2)})
+    x = np.ones((4, 2), np.float32)
+    assert check_data("data", (x, np.zeros(4))) == 4
+    with pytest.raises(ValueError, match=r"data\[1\] must be finite; found 1 .* at index \(3,\)"):
+        check_data("data", (x, np.array([0.0, 1.0, 0.0, np.inf])))
+    with pytest.raises(ValueError, match=r"same number of examples"):
+        check_data("data", (x, np.zeros(5)))
+    with pytest.raises(ValueError, match=r"data\[1\] must have a leading example axis"):
+        check_data("data", (x, np.float32(1.0)))
