@@ -22,6 +22,13 @@ The layout of the program, chosen for speed:
   drawn before the loop, in one batch (:func:`gdjax.data.permutation`), not
   one per epoch inside it (when they fit in 2**24 indices; otherwise each
   epoch draws its own).
+- **One loop over steps for a lean training.** An unbatched call of every
+  slot whose epochs evaluate nothing on the parameters (:func:`gdjax.fit`
+  without validation, metrics, early stopping, averaging or plateau) runs
+  all its steps in one loop, unguarded, and books the epochs from the steps'
+  losses afterwards; a divergence is caught by running again up to the
+  step that was not finite (:func:`_lean_run`), so the results are the
+  guarded loop's bit for bit.
 - **One fused guard per step.** A step whose objective is not finite, or
   whose update would make a parameter non-finite, is not applied: the
   parameters and optimizer state are frozen from then on, ``diverged`` is set
@@ -312,7 +319,8 @@ def run_epochs(
     over per-training copies of them); ``"branch"`` runs a ``while_loop``
     over the epochs from ``state.epoch`` while they are to run, which saves
     the work of a run that is not vmapped (:func:`gdjax.fit`: chunks, early
-    stops) and costs no branch per slot.
+    stops) and costs no branch per slot; for a lean training (see the
+    module docs) it runs one loop over the steps instead (:func:`_lean_run`).
 
     The divergence guard (a non-finite step is not applied) is exact either
     way; how it is paid for depends on ``vmap_axis``. Under a ``vmap`` over
@@ -350,11 +358,17 @@ def run_epochs(
     predraw = count * shape.steps * shape.batch_size <= PREDRAWN_INDICES
     orders = _draw_orders(trainer, shape, state.key, epochs) if predraw else None
 
+    # An unbatched call of every slot whose epochs evaluate nothing on the parameters runs as one loop over steps.
+    lean_steps = predraw and first_slot == 0 and count == trainer.epochs and _lean(trainer, val_data, state.opt_state)
+
     def run_slots(trainer, carry, orders, train_data, hyperparams):
         transformation = trainer.transformation(hyperparams)
         run_epoch = functools.partial(
             _epoch, trainer, shape, transformation, layout, train_data, val_data, hyperparams, vmap_axis
         )
+
+        if skip == "branch" and lean_steps:
+            return _lean_run(trainer, shape, transformation, layout, train_data, hyperparams, carry, orders, end)
 
         if skip == "branch":  # a loop over the epochs to run, no more
 
@@ -415,6 +429,126 @@ def run_epochs(
     )
 
 
+def _lean_run(
+    trainer: Any,
+    shape: EpochShape,
+    transformation: Any,
+    layout: FlatLayout | None,
+    train_data: Any,
+    hyperparams: Any,
+    carry: TrainState,
+    orders: _Orders,
+    end: jax.Array,
+) -> TrainState:
+    """Epochs ``carry.epoch .. end - 1`` of an unbatched training whose epochs evaluate nothing on the parameters.
+
+    Such epochs need nothing between their steps but the steps themselves
+    (no validation, metrics, early stopping, averaging or plateau: see
+    :func:`_lean`), so they run as one loop over every step, unguarded, and
+    are booked afterwards from the steps' losses and guards, all epochs at
+    once. The loop stops after the first step that is not finite, at index
+    ``k``; it then runs again from the start to step ``k`` (exclusive), whose
+    steps were all finite, so the result is the guarded training's: step
+    ``k`` and every later one not applied, ``k`` reported. A clean call
+    runs each step once, with none of the per-step selects of the guard and
+    no loop over epochs around the steps; a diverging one at most twice up to
+    its divergence. ``orders`` holds every slot's (``0 .. trainer.epochs - 1``).
+    """
+    steps, count = shape.steps, trainer.epochs
+    total = count * steps
+    xs = jax.tree.map(lambda a: a.reshape((total,) + a.shape[2:]), (orders.indices, orders.masks, orders.step_keys))
+    step = _step_function(trainer, train_data, hyperparams, transformation, layout)
+    history = carry.history
+    rate_from_state = history.learning_rate is not None and trainer.learning_rate is None
+
+    first = carry.epoch
+    runs = ~carry.diverged & ~carry.stopped & (first < end)
+    lo, hi = first * steps, jnp.where(runs, end, first) * steps
+    buffers = (
+        jnp.full((total,), jnp.nan, history.train_loss.dtype),
+        jnp.full((total,), jnp.nan, jnp.float32),
+        jnp.full((total,), jnp.nan, history.learning_rate.dtype) if rate_from_state else None,
+    )
+
+    def clean_steps(loop):  # steps i < limit while every one is finite
+        i, limit, clean = loop[:3]
+        return clean & (i < limit)
+
+    def one_step(loop):
+        i, limit, _, params, opt_state, (losses, guards, rates) = loop
+        if rate_from_state:  # the rate in force at step i (the epoch's rate is its first step's)
+            rates = rates.at[i].set(jnp.asarray(learning_rate_from_state(opt_state), rates.dtype))
+        (params, opt_state, _), (loss, guard) = step(
+            (params, opt_state, carry.diverged), jax.tree.map(lambda a: a[i], xs), guarded=False
+        )
+        losses, guards = losses.at[i].set(loss.astype(losses.dtype)), guards.at[i].set(guard)
+        clean = jnp.isfinite(loss) & jnp.isfinite(guard)
+        return i + 1, limit, clean, params, opt_state, (losses, guards, rates)
+
+    def attempt(outer):  # the steps from the start; after a non-finite one, again up to it
+        limit, _, _, _, buffers = outer
+        start = (lo, limit, jnp.ones((), bool), carry.params, carry.opt_state, buffers)
+        i, _, clean, params, opt_state, buffers = jax.lax.while_loop(clean_steps, one_step, start)
+        return jnp.where(clean, limit, i - 1), clean, params, opt_state, buffers
+
+    outer = (hi, jnp.zeros((), bool), carry.params, carry.opt_state, buffers)
+    limit, _, params, opt_state, (losses, guards, rates) = jax.lax.while_loop(lambda o: ~o[1], attempt, outer)
+
+    # The booking of _epoch_records, for every epoch at once. Steps lo .. limit - 1 were applied;
+    # when limit < hi, step limit was not finite and was not.
+    failed = limit < hi
+    index = jnp.arange(total)
+    ran = (index >= lo) & (index < hi) & (index <= limit)
+    finite = jnp.isfinite(losses) & jnp.isfinite(guards)
+    accepted = ran & finite
+    last = jnp.where(failed, limit // steps + 1, hi // steps)  # the epoch count after the call
+    epochs = jnp.arange(count, dtype=jnp.int32)
+    epoch_ran = (epochs >= first) & (epochs < last)
+    grid = lambda a: a.reshape(count, steps)
+
+    if orders.masks is None:
+        sizes = jnp.full((count, steps), shape.batch_size, losses.dtype)
+    else:
+        sizes = jnp.sum(orders.masks, axis=2).astype(losses.dtype)
+    sizes = jnp.where(grid(ran), sizes, 0)
+    losses = jnp.where(ran, losses, jnp.nan)
+    train_loss = jnp.sum(jnp.where(grid(ran), grid(losses) * sizes, 0), axis=1) / jnp.maximum(jnp.sum(sizes, axis=1), 1)
+
+    rate = None
+    if rate_from_state:
+        rate = grid(rates)[:, 0]
+    elif history.learning_rate is not None:  # a number or a schedule of the steps done before the epoch
+        done = carry.step + epochs * steps - lo
+        rate = jax.vmap(lambda d: _learning_rate(trainer, opt_state, d))(done)
+
+    clean_epoch = epoch_ran & ~(failed & (epochs >= limit // steps))
+    all_zero = jnp.all(jnp.where(grid(accepted), grid(guards) == 0, ~grid(ran) | ~grid(finite)), axis=1)
+    stalled = clean_epoch & all_zero & jnp.any(grid(accepted), axis=1)
+    stalled_epoch = jnp.where(
+        (carry.stalled_epoch < 0) & jnp.any(stalled), jnp.argmax(stalled).astype(jnp.int32), carry.stalled_epoch
+    )
+
+    put = lambda buf, v: None if buf is None else jnp.where(epoch_ran, jnp.asarray(v, buf.dtype), buf)
+    step_loss = history.step_loss
+    if step_loss is not None:
+        step_loss = jnp.where(jnp.repeat(epoch_ran, steps), losses.astype(step_loss.dtype), step_loss)
+    history = history._replace(
+        train_loss=put(history.train_loss, train_loss),
+        learning_rate=put(history.learning_rate, rate),
+        step_loss=step_loss,
+    )
+    return carry._replace(
+        params=params,
+        opt_state=opt_state,
+        epoch=last.astype(carry.epoch.dtype),
+        step=carry.step + jnp.sum(accepted, dtype=carry.step.dtype),
+        diverged=carry.diverged | failed,
+        diverged_step=jnp.where(failed, carry.step + (limit - lo).astype(carry.step.dtype), carry.diverged_step),
+        stalled_epoch=stalled_epoch,
+        history=history,
+    )
+
+
 def _lean(trainer: Any, val_data: Any, opt_state: Any) -> bool:
     """Whether the epochs evaluate nothing on the parameters (validation, metrics, early stopping, average, plateau)."""
     if val_data is not None or trainer.metrics or trainer.early_stopping is not None or trainer.evaluate_averaged:
@@ -471,41 +605,10 @@ def _epoch_steps(
     active: jax.Array,
 ) -> Any:
     """The steps of an epoch: ``((params, opt_state, diverged), (losses, guards))``, one loss and guard a step."""
-    as_tree = (lambda p: p) if layout is None else layout.unravel
-    extra_args = takes_extra_args(transformation)
 
     def steps(trainer, train_data, hyperparams, transformation):
         """The step function of ``trainer`` on ``train_data`` (passed in: the fast scan takes them as arguments)."""
-
-        def step(inner, xs, guarded=True):
-            # Only what the next step needs is carried; the epoch's bookkeeping is read off the outputs after.
-            params, opt_state, diverged = inner
-            index, mask, key = xs
-            batch = train_data if index is None else take(train_data, index)
-
-            def objective(p):
-                return trainer.objective(as_tree(p), batch, key, hyperparams, mask)
-
-            loss, grads = jax.value_and_grad(objective)(params)
-            if extra_args:
-                updates, new_opt_state = transformation.update(
-                    grads, opt_state, params, value=loss, grad=grads, value_fn=objective
-                )
-            else:
-                updates, new_opt_state = transformation.update(grads, opt_state, params)
-            new_params = optim.apply_updates(params, updates)
-            # A non-finite gradient shows up in the updated parameters, so checking
-            # the loss and the new parameters catches every divergence.
-            guard = _guard(new_params, grads)
-            if not guarded:  # the epoch is run again with the selects if any step was not finite
-                return (new_params, new_opt_state, diverged), (loss, guard)
-            finite = jnp.isfinite(loss) & jnp.isfinite(guard)
-            accept = finite & ~diverged
-            params = select(accept, new_params, params)
-            opt_state = select(accept, new_opt_state, opt_state)
-            return (params, opt_state, diverged | ~finite), (loss, guard)
-
-        return step
+        return _step_function(trainer, train_data, hyperparams, transformation, layout)
 
     inner = (carry.params, carry.opt_state, carry.diverged)
     xs = (orders.indices, orders.masks, orders.step_keys)
@@ -540,6 +643,49 @@ def _epoch_steps(
     if wide is not None:
         optimistic = vectorised(optimistic, guarded, structure, layout, wide, shape.steps, vmap_axis)
     return optimistic(values, inner, xs, train_data, hyperparams, active)
+
+
+def _step_function(trainer: Any, train_data: Any, hyperparams: Any, transformation: Any, layout: FlatLayout | None):
+    """``step((params, opt_state, diverged), (index, mask, key), guarded=True) -> (carry, (loss, guard))``.
+
+    One update on the batch ``index`` (the whole set when None). Guarded, a
+    step whose objective or update is not finite is not applied, and every
+    step after one that was not is not either (``diverged``); unguarded, the
+    update is applied whatever it is (the caller then decides from the
+    losses and guards what to keep).
+    """
+    as_tree = (lambda p: p) if layout is None else layout.unravel
+    extra_args = takes_extra_args(transformation)
+
+    def step(inner, xs, guarded=True):
+        # Only what the next step needs is carried; the epoch's bookkeeping is read off the outputs after.
+        params, opt_state, diverged = inner
+        index, mask, key = xs
+        batch = train_data if index is None else take(train_data, index)
+
+        def objective(p):
+            return trainer.objective(as_tree(p), batch, key, hyperparams, mask)
+
+        loss, grads = jax.value_and_grad(objective)(params)
+        if extra_args:
+            updates, new_opt_state = transformation.update(
+                grads, opt_state, params, value=loss, grad=grads, value_fn=objective
+            )
+        else:
+            updates, new_opt_state = transformation.update(grads, opt_state, params)
+        new_params = optim.apply_updates(params, updates)
+        # A non-finite gradient shows up in the updated parameters, so checking
+        # the loss and the new parameters catches every divergence.
+        guard = _guard(new_params, grads)
+        if not guarded:
+            return (new_params, new_opt_state, diverged), (loss, guard)
+        finite = jnp.isfinite(loss) & jnp.isfinite(guard)
+        accept = finite & ~diverged
+        params = select(accept, new_params, params)
+        opt_state = select(accept, new_opt_state, opt_state)
+        return (params, opt_state, diverged | ~finite), (loss, guard)
+
+    return step
 
 
 def _epoch_records(
