@@ -107,9 +107,20 @@ def _dtype(leaf: Any) -> Any:
     return jnp.result_type(leaf) if dtype is None else dtype
 
 
+@functools.lru_cache(maxsize=256)
+def _is_inexact(dtype: Any) -> bool:
+    """``jnp.issubdtype(dtype, jnp.inexact)``, remembered per dtype: it runs for every leaf of every check."""
+    return bool(jnp.issubdtype(dtype, jnp.inexact))
+
+
+@functools.lru_cache(maxsize=256)
+def _is_key_dtype(dtype: Any) -> bool:
+    return bool(jax.dtypes.issubdtype(dtype, jax.dtypes.prng_key))
+
+
 def _finite(leaf: Any) -> bool:
     """Whether a leaf holds no NaN or infinity (traced and non-float leaves pass): the quick test before naming one."""
-    if isinstance(leaf, jax.core.Tracer) or not jnp.issubdtype(_dtype(leaf), jnp.inexact):
+    if isinstance(leaf, jax.core.Tracer) or not _is_inexact(_dtype(leaf)):
         return True
     return bool(np.isfinite(np.asarray(leaf)).all())
 
@@ -292,7 +303,7 @@ def as_key(name: str, key: Any) -> jax.Array:
         shown = "None" if key is None else f"{key!r} of type {type(key).__name__}"
         raise ValueError(f"{name} must be {expected}; got {shown}.")
     shape = tuple(np.shape(key))
-    if jax.dtypes.issubdtype(dtype, jax.dtypes.prng_key):
+    if _is_key_dtype(dtype):
         if shape != ():
             raise ValueError(f"{name} must be a single PRNG key; got a key array of shape {shape}.")
         return key
@@ -357,7 +368,7 @@ def check_params(name: str, params: Any) -> None:
     leaves = jax.tree_util.tree_leaves(params)
     if not leaves:
         raise ValueError(f"{name} must be a pytree with at least one array; got none.")
-    inexact = all(jnp.issubdtype(_dtype(leaf), jnp.inexact) for leaf in leaves)
+    inexact = all(_is_inexact(_dtype(leaf)) for leaf in leaves)
     if inexact and all(_finite(leaf) for leaf in leaves):  # the usual case, without naming every leaf
         return
     for path, leaf in jax.tree_util.tree_leaves_with_path(params):

@@ -194,9 +194,9 @@ def fit(
         a bad batch size or epoch count, a loss, penalty or metric that does
         not return a scalar, or a checkpoint written by a different training.
     """
-    trainer = make_trainer(
-        loss_fn,
-        optimizer,
+    trainer, values, structure = _configured(
+        loss_fn=loss_fn,
+        optimizer=optimizer,
         epochs=epochs,
         batch_size=batch_size,
         remainder=remainder,
@@ -238,7 +238,6 @@ def fit(
         raise ValueError(f"early_stopping.monitor={trainer.early_stopping.monitor!r} needs validation_data; got None.")
     check_params("params", params)
 
-    values, structure = trainer.split()
     start, proceed = _programs(structure)
     steps_per_epoch = trainer.steps_per_epoch(n)
 
@@ -283,6 +282,42 @@ def fit(
 
 
 # ---------------------------------------------------------------------------
+
+
+#: Option values whose type and value say all a trainer takes from them (containers are rebuilt each call).
+_PLAIN = (type(None), bool, int, float, str)
+
+
+def _configured(**options: Any) -> tuple[Trainer, dict[str, Any], Trainer]:
+    """``make_trainer(**options)`` and its :meth:`~Trainer.split`, remembered for options seen before.
+
+    A training repeated with the same loss, optimizer and options (a study's
+    seeds, a benchmark) is validated once: the options are remembered by the
+    type and value of each plain one (None, bools, numbers, strings) and by
+    identity-or-equality of the callables and transformations, which are
+    immutable. Options holding containers (metrics, an early-stopping
+    configuration) or arrays are validated afresh every call.
+    """
+    try:
+        key = tuple((name, type(value), value) for name, value in options.items())
+        for name, kind, value in key:
+            if kind not in _PLAIN and not callable(value) and name != "optimizer":
+                raise TypeError
+        hash(key)
+    except TypeError:
+        return _configure(options)
+    return _remembered(key)
+
+
+@functools.lru_cache(maxsize=32)
+def _remembered(key: tuple[tuple[str, type, Any], ...]) -> tuple[Trainer, dict[str, Any], Trainer]:
+    return _configure({name: value for name, _, value in key})
+
+
+def _configure(options: dict[str, Any]) -> tuple[Trainer, dict[str, Any], Trainer]:
+    trainer = make_trainer(**options)
+    values, structure = trainer.split()
+    return trainer, values, structure
 
 
 @functools.lru_cache(maxsize=64)

@@ -464,35 +464,36 @@ def _lean_run(
     first = carry.epoch
     runs = ~carry.diverged & ~carry.stopped & (first < end)
     lo, hi = first * steps, jnp.where(runs, end, first) * steps
-    buffers = (
-        jnp.full((total,), jnp.nan, history.train_loss.dtype),
-        jnp.full((total,), jnp.nan, jnp.float32),
-        jnp.full((total,), jnp.nan, history.learning_rate.dtype) if rate_from_state else None,
-    )
+    # Each step's loss, guard (and rate) in one row of one buffer: one write a step.
+    record_dtype = jnp.result_type(history.train_loss.dtype, jnp.float32)
+    if rate_from_state:
+        record_dtype = jnp.result_type(record_dtype, history.learning_rate.dtype)
+    records = jnp.full((total, 3 if rate_from_state else 2), jnp.nan, record_dtype)
 
     def clean_steps(loop):  # steps i < limit while every one is finite
         i, limit, clean = loop[:3]
         return clean & (i < limit)
 
     def one_step(loop):
-        i, limit, _, params, opt_state, (losses, guards, rates) = loop
-        if rate_from_state:  # the rate in force at step i (the epoch's rate is its first step's)
-            rates = rates.at[i].set(jnp.asarray(learning_rate_from_state(opt_state), rates.dtype))
-        (params, opt_state, _), (loss, guard) = step(
-            (params, opt_state, carry.diverged), jax.tree.map(lambda a: a[i], xs), guarded=False
-        )
-        losses, guards = losses.at[i].set(loss.astype(losses.dtype)), guards.at[i].set(guard)
+        i, limit, _, params, opt_state, records = loop
+        row = [] if not rate_from_state else [learning_rate_from_state(opt_state)]  # the rate in force at step i
+        index = jax.tree.map(lambda a: jax.lax.dynamic_index_in_dim(a, i, keepdims=False), xs)
+        (params, opt_state, _), (loss, guard) = step((params, opt_state, carry.diverged), index, guarded=False)
+        row = jnp.stack([jnp.asarray(v, record_dtype) for v in [loss, guard, *row]])
+        records = jax.lax.dynamic_update_index_in_dim(records, row, i, 0)
         clean = jnp.isfinite(loss) & jnp.isfinite(guard)
-        return i + 1, limit, clean, params, opt_state, (losses, guards, rates)
+        return i + 1, limit, clean, params, opt_state, records
 
     def attempt(outer):  # the steps from the start; after a non-finite one, again up to it
-        limit, _, _, _, buffers = outer
-        start = (lo, limit, jnp.ones((), bool), carry.params, carry.opt_state, buffers)
-        i, _, clean, params, opt_state, buffers = jax.lax.while_loop(clean_steps, one_step, start)
-        return jnp.where(clean, limit, i - 1), clean, params, opt_state, buffers
+        limit, _, _, _, records = outer
+        start = (lo, limit, jnp.ones((), bool), carry.params, carry.opt_state, records)
+        i, _, clean, params, opt_state, records = jax.lax.while_loop(clean_steps, one_step, start)
+        return jnp.where(clean, limit, i - 1), clean, params, opt_state, records
 
-    outer = (hi, jnp.zeros((), bool), carry.params, carry.opt_state, buffers)
-    limit, _, params, opt_state, (losses, guards, rates) = jax.lax.while_loop(lambda o: ~o[1], attempt, outer)
+    outer = (hi, jnp.zeros((), bool), carry.params, carry.opt_state, records)
+    limit, _, params, opt_state, records = jax.lax.while_loop(lambda o: ~o[1], attempt, outer)
+    losses, guards = records[:, 0].astype(history.train_loss.dtype), records[:, 1].astype(jnp.float32)
+    rates = records[:, 2].astype(history.learning_rate.dtype) if rate_from_state else None
 
     # The booking of _epoch_records, for every epoch at once. Steps lo .. limit - 1 were applied;
     # when limit < hi, step limit was not finite and was not.
