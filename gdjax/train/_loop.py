@@ -513,7 +513,7 @@ def _lean_run(
         sizes = jnp.sum(orders.masks, axis=2).astype(losses.dtype)
     sizes = jnp.where(grid(ran), sizes, 0)
     losses = jnp.where(ran, losses, jnp.nan)
-    train_loss = jnp.sum(jnp.where(grid(ran), grid(losses) * sizes, 0), axis=1) / jnp.maximum(jnp.sum(sizes, axis=1), 1)
+    train_loss = _epoch_loss(grid(losses), sizes, grid(ran))
 
     rate = None
     if rate_from_state:
@@ -523,8 +523,7 @@ def _lean_run(
         rate = jax.vmap(lambda d: _learning_rate(trainer, opt_state, d))(done)
 
     clean_epoch = epoch_ran & ~(failed & (epochs >= limit // steps))
-    all_zero = jnp.all(jnp.where(grid(accepted), grid(guards) == 0, ~grid(ran) | ~grid(finite)), axis=1)
-    stalled = clean_epoch & all_zero & jnp.any(grid(accepted), axis=1)
+    stalled = clean_epoch & _all_zero(grid(guards), grid(ran), grid(finite))
     stalled_epoch = jnp.where(
         (carry.stalled_epoch < 0) & jnp.any(stalled), jnp.argmax(stalled).astype(jnp.int32), carry.stalled_epoch
     )
@@ -607,15 +606,11 @@ def _epoch_steps(
 ) -> Any:
     """The steps of an epoch: ``((params, opt_state, diverged), (losses, guards))``, one loss and guard a step."""
 
-    def steps(trainer, train_data, hyperparams, transformation):
-        """The step function of ``trainer`` on ``train_data`` (passed in: the fast scan takes them as arguments)."""
-        return _step_function(trainer, train_data, hyperparams, transformation, layout)
-
     inner = (carry.params, carry.opt_state, carry.diverged)
     xs = (orders.indices, orders.masks, orders.step_keys)
 
     if vmap_axis is None:
-        scan = steps(trainer, train_data, hyperparams, transformation)
+        scan = _step_function(trainer, train_data, hyperparams, transformation, layout)
         return jax.lax.scan(scan, inner, xs, length=shape.steps)
 
     # Selecting every step's new state against the old one makes each step
@@ -628,12 +623,12 @@ def _epoch_steps(
 
     def guarded(values, inner, xs, data, hyper):
         merged = type(trainer).merge(structure, values)
-        scan = steps(merged, data, hyper, merged.transformation(hyper))
+        scan = _step_function(merged, data, hyper, merged.transformation(hyper), layout)
         return jax.lax.scan(scan, inner, xs, length=shape.steps)
 
     def optimistic(values, inner, xs, data, hyper, active):
         merged = type(trainer).merge(structure, values)
-        scan = steps(merged, data, hyper, merged.transformation(hyper))
+        scan = _step_function(merged, data, hyper, merged.transformation(hyper), layout)
         fast = jax.lax.scan(functools.partial(scan, guarded=False), inner, xs, length=shape.steps)
         fast_losses, fast_guards = fast[1]
         failed = active & ~jnp.all(jnp.isfinite(fast_losses) & jnp.isfinite(fast_guards))
@@ -714,7 +709,7 @@ def _epoch_records(
     diverged_step = jnp.where(
         jnp.any(failed), carry.step + jnp.argmax(failed).astype(carry.step.dtype), carry.diverged_step
     )
-    all_zero = jnp.all(jnp.where(accepted, guards == 0, ~ran | ~finite)) & jnp.any(accepted)
+    all_zero = _all_zero(guards, ran, finite)
     losses = jnp.where(ran, losses, jnp.nan)
 
     # Keras' epoch loss: the mean of the batch losses seen, weighted by real examples.
@@ -723,7 +718,7 @@ def _epoch_records(
     else:
         sizes = jnp.sum(orders.masks, axis=1).astype(losses.dtype)
     sizes = jnp.where(ran, sizes, 0)
-    train_loss = jnp.sum(jnp.where(ran, losses * sizes, 0)) / jnp.maximum(jnp.sum(sizes), 1)
+    train_loss = _epoch_loss(losses, sizes, ran)
 
     # What is evaluated (and kept by early stopping): the parameters, or the optimizer's average of them.
     evaluated = optim.averaged_params(opt_state) if trainer.evaluate_averaged else params
@@ -775,6 +770,20 @@ def _epoch_records(
         early_stopping=stopping,
         history=history,
     )
+
+
+def _epoch_loss(losses: jax.Array, sizes: jax.Array, ran: jax.Array) -> jax.Array:
+    """Keras' epoch loss over the last axis: the mean of the batch losses run, weighted by their real examples.
+
+    ``sum_i [ran_i] size_i loss_i / max(sum_i [ran_i] size_i, 1)``; ``sizes`` is already 0 where a step did not run.
+    """
+    return jnp.sum(jnp.where(ran, losses * sizes, 0), axis=-1) / jnp.maximum(jnp.sum(sizes, axis=-1), 1)
+
+
+def _all_zero(guards: jax.Array, ran: jax.Array, finite: jax.Array) -> jax.Array:
+    """Over the last axis: some step was applied and every applied one had an exactly zero gradient (a stall)."""
+    accepted = ran & finite
+    return jnp.all(jnp.where(accepted, guards == 0, ~ran | ~finite), axis=-1) & jnp.any(accepted, axis=-1)
 
 
 def _guard(new_params: Any, grads: Any) -> jax.Array:
