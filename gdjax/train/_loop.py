@@ -464,36 +464,46 @@ def _lean_run(
     first = carry.epoch
     runs = ~carry.diverged & ~carry.stopped & (first < end)
     lo, hi = first * steps, jnp.where(runs, end, first) * steps
-    # Each step's loss, guard (and rate) in one row of one buffer: one write a step.
+    # Each step's loss, (rate,) and guard in one row of one buffer: one write a step.
     record_dtype = jnp.result_type(history.train_loss.dtype, jnp.float32)
     if rate_from_state:
         record_dtype = jnp.result_type(record_dtype, history.learning_rate.dtype)
-    records = jnp.full((total, 3 if rate_from_state else 2), jnp.nan, record_dtype)
+    guard_at = 2 if rate_from_state else 1
+    records = jnp.full((total, guard_at + 1), jnp.nan, record_dtype)
 
-    def clean_steps(loop):  # steps i < limit while every one is finite
-        i, limit, clean = loop[:3]
-        return clean & (i < limit)
+    def finite_rows(records):
+        return jnp.isfinite(records[:, 0]) & jnp.isfinite(records[:, guard_at])
+
+    def pending(loop):  # steps i < limit while the last one was finite (read off its row: no op in the step)
+        i, limit, _, _, records = loop
+        latest = jax.lax.dynamic_index_in_dim(records, jnp.maximum(i - 1, 0), keepdims=False)
+        return (i < limit) & ((i == lo) | (jnp.isfinite(latest[0]) & jnp.isfinite(latest[guard_at])))
 
     def one_step(loop):
-        i, limit, _, params, opt_state, records = loop
+        i, limit, params, opt_state, records = loop
         row = [] if not rate_from_state else [learning_rate_from_state(opt_state)]  # the rate in force at step i
-        index = jax.tree.map(lambda a: jax.lax.dynamic_index_in_dim(a, i, keepdims=False), xs)
-        (params, opt_state, _), (loss, guard) = step((params, opt_state, carry.diverged), index, guarded=False)
-        row = jnp.stack([jnp.asarray(v, record_dtype) for v in [loss, guard, *row]])
-        records = jax.lax.dynamic_update_index_in_dim(records, row, i, 0)
-        clean = jnp.isfinite(loss) & jnp.isfinite(guard)
-        return i + 1, limit, clean, params, opt_state, records
+        # 0 <= i < total: no wrapping of negative indices (an op a step).
+        take_step = lambda a: jax.lax.dynamic_index_in_dim(a, i, keepdims=False, allow_negative_indices=False)
+        inner = (params, opt_state, carry.diverged)
+        (params, opt_state, _), (loss, guard) = step(inner, jax.tree.map(take_step, xs), guarded=False)
+        row = jnp.stack([jnp.asarray(v, record_dtype) for v in [loss, *row, guard]])
+        records = jax.lax.dynamic_update_index_in_dim(records, row, i, 0, allow_negative_indices=False)
+        return i + 1, limit, params, opt_state, records
 
     def attempt(outer):  # the steps from the start; after a non-finite one, again up to it
         limit, _, _, _, records = outer
-        start = (lo, limit, jnp.ones((), bool), carry.params, carry.opt_state, records)
-        i, _, clean, params, opt_state, records = jax.lax.while_loop(clean_steps, one_step, start)
-        return jnp.where(clean, limit, i - 1), clean, params, opt_state, records
+        loop = (lo, limit, carry.params, carry.opt_state, records)
+        _, _, params, opt_state, records = jax.lax.while_loop(pending, one_step, loop)
+        index = jnp.arange(total)
+        bad = (index >= lo) & (index < limit) & ~finite_rows(records)  # rows past a non-finite one are NaN
+        clean = ~jnp.any(bad)
+        return jnp.where(clean, limit, jnp.argmax(bad).astype(limit.dtype)), clean, params, opt_state, records
 
     outer = (hi, jnp.zeros((), bool), carry.params, carry.opt_state, records)
     limit, _, params, opt_state, records = jax.lax.while_loop(lambda o: ~o[1], attempt, outer)
-    losses, guards = records[:, 0].astype(history.train_loss.dtype), records[:, 1].astype(jnp.float32)
-    rates = records[:, 2].astype(history.learning_rate.dtype) if rate_from_state else None
+    losses = records[:, 0].astype(history.train_loss.dtype)
+    guards = records[:, guard_at].astype(jnp.float32)
+    rates = records[:, 1].astype(history.learning_rate.dtype) if rate_from_state else None
 
     # The booking of _epoch_records, for every epoch at once. Steps lo .. limit - 1 were applied;
     # when limit < hi, step limit was not finite and was not.
