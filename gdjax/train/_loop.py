@@ -463,7 +463,8 @@ def _lean_run(
 
     first = carry.epoch
     runs = ~carry.diverged & ~carry.stopped & (first < end)
-    lo, hi = first * steps, jnp.where(runs, end, first) * steps
+    stop = jnp.where(runs, end, first)  # the epoch count after the call, unless a step is not finite
+    lo, hi = first * steps, stop * steps
     # Each step's loss, (rate,) and guard in one row of one buffer: one write a step.
     record_dtype = jnp.result_type(history.train_loss.dtype, jnp.float32)
     if rate_from_state:
@@ -471,13 +472,13 @@ def _lean_run(
     guard_at = 2 if rate_from_state else 1
     records = jnp.full((total, guard_at + 1), jnp.nan, record_dtype)
 
-    def finite_rows(records):
-        return jnp.isfinite(records[:, 0]) & jnp.isfinite(records[:, guard_at])
-
-    def pending(loop):  # steps i < limit while the last one was finite (read off its row: no op in the step)
-        i, limit, _, _, records = loop
+    def last_finite(i, records):  # no step before i, or step i - 1 was finite (read off its row: no op in the step)
         latest = jax.lax.dynamic_index_in_dim(records, jnp.maximum(i - 1, 0), keepdims=False)
-        return (i < limit) & ((i == lo) | (jnp.isfinite(latest[0]) & jnp.isfinite(latest[guard_at])))
+        return (i == lo) | (jnp.isfinite(latest[0]) & jnp.isfinite(latest[guard_at]))
+
+    def pending(loop):  # steps i < limit while the last one was finite
+        i, limit, _, _, records = loop
+        return (i < limit) & last_finite(i, records)
 
     def one_step(loop):
         i, limit, params, opt_state, records = loop
@@ -493,11 +494,9 @@ def _lean_run(
     def attempt(outer):  # the steps from the start; after a non-finite one, again up to it
         limit, _, _, _, records = outer
         loop = (lo, limit, carry.params, carry.opt_state, records)
-        _, _, params, opt_state, records = jax.lax.while_loop(pending, one_step, loop)
-        index = jnp.arange(total)
-        bad = (index >= lo) & (index < limit) & ~finite_rows(records)  # rows past a non-finite one are NaN
-        clean = ~jnp.any(bad)
-        return jnp.where(clean, limit, jnp.argmax(bad).astype(limit.dtype)), clean, params, opt_state, records
+        i, _, params, opt_state, records = jax.lax.while_loop(pending, one_step, loop)
+        clean = last_finite(i, records)  # the loop stopped at the limit, or after the step i - 1 that was not finite
+        return jnp.where(clean, limit, i - 1), clean, params, opt_state, records
 
     outer = (hi, jnp.zeros((), bool), carry.params, carry.opt_state, records)
     limit, _, params, opt_state, records = jax.lax.while_loop(lambda o: ~o[1], attempt, outer)
@@ -510,9 +509,9 @@ def _lean_run(
     failed = limit < hi
     index = jnp.arange(total)
     ran = (index >= lo) & (index < hi) & (index <= limit)
-    finite = jnp.isfinite(losses) & jnp.isfinite(guards)
-    accepted = ran & finite
-    last = jnp.where(failed, limit // steps + 1, hi // steps)  # the epoch count after the call
+    accepted = (index >= lo) & (index < limit)  # every step before limit was finite (and step limit was not)
+    failed_epoch = jax.lax.div(limit, jnp.asarray(steps, limit.dtype))  # limit >= 0: no floor correction
+    last = jnp.where(failed, failed_epoch + 1, stop)  # the epoch count after the call
     epochs = jnp.arange(count, dtype=jnp.int32)
     epoch_ran = (epochs >= first) & (epochs < last)
     grid = lambda a: a.reshape(count, steps)
@@ -532,11 +531,10 @@ def _lean_run(
         done = carry.step + epochs * steps - lo
         rate = jax.vmap(lambda d: _learning_rate(trainer, opt_state, d))(done)
 
-    clean_epoch = epoch_ran & ~(failed & (epochs >= limit // steps))
-    stalled = clean_epoch & _all_zero(grid(guards), grid(ran), grid(finite))
-    stalled_epoch = jnp.where(
-        (carry.stalled_epoch < 0) & jnp.any(stalled), jnp.argmax(stalled).astype(jnp.int32), carry.stalled_epoch
-    )
+    clean_epoch = epoch_ran & ~(failed & (epochs >= failed_epoch))
+    stalled = clean_epoch & _all_zero(grid(guards), grid(accepted), jnp.ones((), bool))
+    first_stall = jnp.min(jnp.where(stalled, epochs, count))  # one reduction: whether and where
+    stalled_epoch = jnp.where((carry.stalled_epoch < 0) & (first_stall < count), first_stall, carry.stalled_epoch)
 
     put = lambda buf, v: None if buf is None else jnp.where(epoch_ran, jnp.asarray(v, buf.dtype), buf)
     step_loss = history.step_loss
@@ -551,7 +549,7 @@ def _lean_run(
         params=params,
         opt_state=opt_state,
         epoch=last.astype(carry.epoch.dtype),
-        step=carry.step + jnp.sum(accepted, dtype=carry.step.dtype),
+        step=carry.step + (limit - lo).astype(carry.step.dtype),
         diverged=carry.diverged | failed,
         diverged_step=jnp.where(failed, carry.step + (limit - lo).astype(carry.step.dtype), carry.diverged_step),
         stalled_epoch=stalled_epoch,
