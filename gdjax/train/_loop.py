@@ -533,8 +533,8 @@ def _lean_run(
 
     clean_epoch = epoch_ran & ~(failed & (epochs >= failed_epoch))
     stalled = clean_epoch & _all_zero(grid(guards), grid(accepted), jnp.ones((), bool))
-    first_stall = jnp.min(jnp.where(stalled, epochs, count))  # one reduction: whether and where
-    stalled_epoch = jnp.where((carry.stalled_epoch < 0) & (first_stall < count), first_stall, carry.stalled_epoch)
+    any_stall, first_stall = _first_true(stalled)
+    stalled_epoch = jnp.where((carry.stalled_epoch < 0) & any_stall, first_stall, carry.stalled_epoch)
 
     put = lambda buf, v: None if buf is None else jnp.where(epoch_ran, jnp.asarray(v, buf.dtype), buf)
     step_loss = history.step_loss
@@ -792,6 +792,17 @@ def _all_zero(guards: jax.Array, ran: jax.Array, finite: jax.Array) -> jax.Array
     """Over the last axis: some step was applied and every applied one had an exactly zero gradient (a stall)."""
     accepted = ran & finite
     return jnp.all(jnp.where(accepted, guards == 0, ~ran | ~finite), axis=-1) & jnp.any(accepted, axis=-1)
+
+
+def _first_true(mask: jax.Array) -> tuple[jax.Array, jax.Array]:
+    """Whether a 1-D ``mask`` holds a ``True``, and the index of the first (``len(mask)`` if none).
+
+    One two-output reduction: XLA's CPU backend compiles it as one kernel,
+    where ``any`` and ``argmax`` are two and a one-output ``min`` is two too.
+    """
+    index = jnp.where(mask, jnp.arange(mask.shape[0], dtype=jnp.int32), mask.shape[0])
+    pick = lambda a, b: (a[0] | b[0], jnp.minimum(a[1], b[1]))
+    return jax.lax.reduce((mask, index), (jnp.zeros((), bool), jnp.int32(mask.shape[0])), pick, (0,))
 
 
 def _guard(new_params: Any, grads: Any) -> jax.Array:

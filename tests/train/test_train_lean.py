@@ -44,6 +44,10 @@ def flat(params, batch):
     return 0.0 * mse(params, batch)
 
 
+def hinge(params, batch):  # flat once b passes 1: the gradient then vanishes exactly
+    return jnp.maximum(0.0, 1.0 - params["b"]) + 0.0 * mse(params, batch)
+
+
 def both(loss, **options):
     lean = fit(loss, P0, (X, Y), key=3, **options)
     epochwise = fit(loss, P0, (X, Y), key=3, **options, **EPOCH_BY_EPOCH)
@@ -84,6 +88,7 @@ CASES = {
     "stalled, rate given as a number": dict(
         loss=flat, optimizer=optax.sgd(0.1), epochs=5, batch_size=8, learning_rate=0.1
     ),
+    "stalled later": dict(loss=hinge, optimizer=optim.sgd(0.03), epochs=20, batch_size=8),
 }
 
 
@@ -97,8 +102,10 @@ def test_a_lean_training_equals_the_epoch_by_epoch_one(case):
         assert lean.diverged and lean.epochs < options["epochs"]
     if case == "diverges on the first step":
         assert lean.diverged_step == 0 and lean.steps == 0 and lean.epochs == 1
-    if case.startswith("stalled"):
+    if case == "stalled, rate given as a number":
         assert lean.stalled_epoch == 0
+    if case == "stalled later":  # b moves 0.03 a step, 4 steps an epoch: past 1 in epoch 8, flat from epoch 9
+        assert lean.stalled_epoch == 9
 
 
 def test_a_lean_training_takes_the_loop_over_steps(monkeypatch):
